@@ -1,0 +1,47 @@
+# Koalicja: `make run` serves the demo, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+DEV_ENV := KOALICJA_ENV=development
+
+.PHONY: run test install install-test browser screenshots clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(DEV_ENV) $(FLASK) init-db
+	$(DEV_ENV) $(FLASK) seed-demo
+	@echo "Strona: http://127.0.0.1:5000  (e-maile trafiają do instance/outbox/ i na konsolę)"
+	@$(DEV_ENV) $(FLASK) send-mail --watch & MAILER=$$!; \
+	trap 'kill $$MAILER 2>/dev/null' EXIT INT TERM; \
+	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
+
+# Debian's chromium for the browser tests and screenshots; installed with apt when we are root.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else echo "Brak przeglądarki: zainstaluj pakiet 'chromium' (sudo apt-get install chromium), inaczej testy w przeglądarce zostaną pominięte."; fi
+
+test: install-test browser
+	$(BIN)/python -m pytest -q
+
+screenshots: install-test browser
+	$(BIN)/python -m tests.screenshots docs/screenshots
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,101 @@
+"""Koalicja: sign a coalition's declaration online, confirm by e-mail, approve, list allies."""
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_babel import format_date, format_datetime, get_locale, lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+
+from . import cli, htmx as htmx_helpers
+from .config import load_config
+from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from .text import render_markdown
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config=None):
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_config(app, test_config)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    _init_login(app)
+
+    from . import models  # noqa: F401  (every table known before the first query)
+    from .declarations.views import bp as declarations_bp
+    from .panel.views import bp as panel_bp
+    from .signatures.views import bp as signatures_bp
+
+    # The panel's fixed prefix must win over the coalition slug routes.
+    app.register_blueprint(panel_bp)
+    app.register_blueprint(signatures_bp)
+    app.register_blueprint(declarations_bp)
+
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "d MMMM y, HH:mm") if value else ""
+    app.jinja_env.filters["date"] = lambda value: format_date(value, "d MMMM y") if value else ""
+    _register_error_pages(app)
+    htmx_helpers.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_login(app):
+    from .panel.operations import load_coordinator
+
+    login_manager.init_app(app)
+    login_manager.login_view = "panel.login"
+    login_manager.login_message = _l("Zaloguj się, aby zobaczyć tę stronę.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_coordinator)
+
+
+def _register_error_pages(app):
+    def error_page(status, title, message):
+        return render_template("errors/error.html", title=title, message=message), status
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return error_page(400, _l("Nieprawidłowe żądanie"), _l("Nie udało się przetworzyć tego żądania."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return error_page(
+            400,
+            _l("Formularz wygasł"),
+            _l("Ze względów bezpieczeństwa formularz ważny jest tylko przez pewien czas. Wróć, odśwież stronę i spróbuj ponownie."),
+        )
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return error_page(404, _l("Nie ma takiej strony"), _l("Sprawdź adres albo wróć na stronę główną."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return error_page(405, _l("Nieprawidłowe żądanie"), _l("Tej strony nie można otworzyć w ten sposób."))
+
+    @app.errorhandler(429)
+    def too_many_requests(error):
+        return error_page(429, _l("Za dużo prób"), _l("Wysłano zbyt wiele zgłoszeń w krótkim czasie. Odczekaj kilka minut i spróbuj ponownie."))
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error):
+        db.session.rollback()
+        app.logger.exception("database unavailable")
+        return error_page(503, _l("Chwilowa przerwa"), _l("Baza danych jest chwilowo zajęta. Nic nie zostało utracone: spróbuj ponownie za chwilę."))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return error_page(500, _l("Coś poszło nie tak"), _l("Przepraszamy, wystąpił błąd. Spróbuj ponownie za chwilę."))

@@ -1,0 +1,72 @@
+"""Commands: flask --app app init-db | seed-demo | create-coordinator | send-mail."""
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .extensions import db
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create the database schema (safe to run again)."""
+    from . import models  # noqa: F401  (registers every table)
+
+    db.create_all()
+    click.echo(f"Baza danych gotowa: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Load a demo coalition, allies, a queue and a demo coordinator (once)."""
+    from .demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, seed_demo
+
+    created = seed_demo()
+    click.echo("Dane demonstracyjne wczytane." if created else "Dane demonstracyjne są już w bazie.")
+    click.echo(f"Panel koordynatora: {current_app.config['BASE_URL']}/panel/logowanie")
+    click.echo(f"  login: {DEMO_COORDINATOR_EMAIL}")
+    click.echo(f"  hasło: {DEMO_COORDINATOR_PASSWORD}")
+
+
+@click.command("create-coordinator")
+@click.argument("email")
+@click.option("--name", prompt="Imię i nazwisko", help="Name shown in the panel.")
+@click.password_option("--password", prompt="Hasło", confirmation_prompt="Powtórz hasło")
+@with_appcontext
+def create_coordinator_command(email, name, password):
+    """Create a coordinator account."""
+    from .panel.operations import MIN_PASSWORD_LENGTH, CoordinatorExists, create_coordinator
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.UsageError(f"Hasło musi mieć co najmniej {MIN_PASSWORD_LENGTH} znaków.")
+    try:
+        create_coordinator(email, name, password)
+    except CoordinatorExists:
+        raise click.UsageError(f"Konto {email} już istnieje.") from None
+    click.echo(f"Utworzono konto koordynatora: {email}")
+
+
+@click.command("send-mail")
+@click.option("--watch", is_flag=True, help="Keep running and deliver new messages as they arrive.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between checks with --watch.")
+@with_appcontext
+def send_mail_command(watch, interval):
+    """Deliver queued e-mails from the outbox."""
+    from .mail.operations import deliver_due
+
+    while True:
+        report = deliver_due()
+        if report.sent or report.deferred or report.failed or not watch:
+            click.echo(f"Wysłane: {report.sent}, do ponowienia: {report.deferred}, nieudane: {report.failed}")
+        if not watch:
+            return
+        db.session.remove()
+        time.sleep(interval)
+
+
+def init_app(app):
+    for command in (init_db_command, seed_demo_command, create_coordinator_command, send_mail_command):
+        app.cli.add_command(command)

@@ -1,0 +1,75 @@
+"""Configuration from environment variables (documented in README.md)."""
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """Raised at startup when the environment cannot run the app safely."""
+
+
+def _env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "tak"}
+
+
+def _development_secret_key(instance_path):
+    """A per-checkout key kept in instance/, so e-mailed links survive a restart of `make run`."""
+    key_file = Path(instance_path) / "dev-secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def load_config(app, test_config=None):
+    env = os.environ.get("KOALICJA_ENV", "production").strip().lower()
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+
+    smtp_host = os.environ.get("SMTP_HOST", "")
+    app.config.from_mapping(
+        KOALICJA_ENV=env,
+        SECRET_KEY=os.environ.get("SECRET_KEY"),
+        SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL")
+        or f"sqlite:///{instance / 'koalicja.sqlite'}",
+        BASE_URL=os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        MAIL_BACKEND=os.environ.get("MAIL_BACKEND") or ("smtp" if smtp_host else "file"),
+        MAIL_OUTBOX_DIR=os.environ.get("MAIL_OUTBOX_DIR", str(instance / "outbox")),
+        MAIL_FROM=os.environ.get("MAIL_FROM", "Koalicja <koalicja@localhost>"),
+        MAIL_MAX_ATTEMPTS=int(os.environ.get("MAIL_MAX_ATTEMPTS", "12")),
+        SMTP_HOST=smtp_host,
+        SMTP_PORT=int(os.environ.get("SMTP_PORT", "587")),
+        SMTP_USER=os.environ.get("SMTP_USER", ""),
+        SMTP_PASSWORD=os.environ.get("SMTP_PASSWORD", ""),
+        SMTP_STARTTLS=_env_bool("SMTP_STARTTLS", default=True),
+        SMTP_TIMEOUT=float(os.environ.get("SMTP_TIMEOUT", "15")),
+        CONFIRM_TOKEN_MAX_AGE_DAYS=float(os.environ.get("CONFIRM_TOKEN_MAX_AGE_DAYS", "7")),
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        RATELIMIT_ENABLED=_env_bool("RATELIMIT_ENABLED", default=True),
+        RATELIMIT_HEADERS_ENABLED=True,
+        ALLIES_PER_PAGE=50,
+        BABEL_DEFAULT_LOCALE="pl",
+        BABEL_DEFAULT_TIMEZONE="Europe/Warsaw",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+    )
+    if test_config:
+        app.config.update(test_config)
+
+    https = app.config["BASE_URL"].startswith("https://")
+    app.config.setdefault("SESSION_COOKIE_SECURE", https)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", https)
+
+    if not app.config["SECRET_KEY"]:
+        if app.config["KOALICJA_ENV"] in {"development", "testing"} or app.testing:
+            app.config["SECRET_KEY"] = _development_secret_key(instance)
+        else:
+            raise ConfigError(
+                "SECRET_KEY is not set. Production needs a long random secret, e.g. "
+                "`export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')`. "
+                "For local development run `make run` (it sets KOALICJA_ENV=development)."
+            )

@@ -1,0 +1,112 @@
+"""The outbox: messages are stored with the change that causes them and delivered later.
+
+Queuing happens inside the caller's transaction, so a signature and its confirmation
+e-mail are committed together or not at all; delivery runs apart from the request and
+retries with back-off, so an SMTP outage delays mail but never loses it.
+"""
+import smtplib
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from ..extensions import db
+from ..timeutil import utcnow
+from .backends import BACKENDS
+from .models import OutboxMessage, OutboxStatus
+
+
+def queue_mail(to, subject, template, headers=None, **context):
+    """Render `emails/<template>.txt` and `.html` and add the message to the outbox."""
+    message = OutboxMessage(
+        to=to,
+        subject=subject,
+        template=template,
+        body_text=render_template(f"emails/{template}.txt", **context),
+        body_html=render_template(f"emails/{template}.html", subject=subject, **context),
+        headers=headers or {},
+    )
+    db.session.add(message)
+    return message
+
+
+def compose(row, config):
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = row.to
+    message["Subject"] = row.subject
+    message["Date"] = formatdate(localtime=False)
+    sender_domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(idstring=f"outbox{row.id}", domain=sender_domain)
+    for name, value in (row.headers or {}).items():
+        message[name] = value
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    return message
+
+
+def retry_delay(attempts):
+    """1, 2, 4 … minutes, at most an hour between tries."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+def _record_failure(row, error, report, permanent=False):
+    row.attempts += 1
+    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if permanent or row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        row.status = OutboxStatus.FAILED
+        report.failed += 1
+    else:
+        row.next_attempt_at = utcnow() + retry_delay(row.attempts)
+        report.deferred += 1
+
+
+def deliver_due(limit=200):
+    """Send what is due now; each outcome is committed at once, so nothing is sent twice."""
+    config = current_app.config
+    report = DeliveryReport()
+    rows = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= utcnow())
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return report
+    handled = set()
+    try:
+        with BACKENDS[config["MAIL_BACKEND"]](config) as backend:
+            for row in rows:
+                try:
+                    backend.send(compose(row, config), row.id)
+                except smtplib.SMTPResponseException as error:
+                    _record_failure(row, error, report, permanent=500 <= error.smtp_code < 600)
+                except smtplib.SMTPRecipientsRefused as error:
+                    _record_failure(row, error, report, permanent=True)
+                except (smtplib.SMTPException, OSError) as error:
+                    _record_failure(row, error, report)
+                else:
+                    row.status = OutboxStatus.SENT
+                    row.sent_at = utcnow()
+                    row.attempts += 1
+                    report.sent += 1
+                handled.add(row.id)
+                db.session.commit()
+    except (smtplib.SMTPException, OSError) as error:
+        # The server could not be reached at all: every message waits for the next try.
+        for row in rows:
+            if row.id not in handled:
+                _record_failure(row, error, report)
+        db.session.commit()
+    return report

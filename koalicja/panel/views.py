@@ -1,0 +1,131 @@
+from flask import Blueprint, abort, flash, make_response, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from ..extensions import csrf, db, limiter
+from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
+from ..signatures.models import STATUS_LABELS, Signature, SignatureStatus
+from ..signatures.operations import Decision, DecisionNotAllowed, decide_signature, decide_signatures
+from .forms import LoginForm
+from .operations import authenticate
+
+bp = Blueprint("panel", __name__, url_prefix="/panel")
+
+QUEUE_TABS = [
+    SignatureStatus.CONFIRMED,
+    SignatureStatus.UNCONFIRMED,
+    SignatureStatus.APPROVED,
+    SignatureStatus.REJECTED,
+]
+QUEUE_PAGE_SIZE = 100
+
+
+def _safe_next(target):
+    """Only a path on this site: never `//evil.example` or `https://…`."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("panel.queue")
+
+
+@bp.route("/logowanie", methods=["GET", "POST"])
+@csrf.exempt  # LoginForm checks the token itself and re-renders with a message
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        coordinator = authenticate(form.email.data, form.password.data)
+        if coordinator:
+            session.clear()  # a fresh session on login: nothing set before it carries over
+            login_user(coordinator)
+            return see_other(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("Nieprawidłowy e-mail lub hasło."))
+    status = 422 if request.method == "POST" else 200
+    return render_template("panel/login.html", form=form), status
+
+
+@bp.post("/wyloguj")
+def logout():
+    logout_user()
+    session.clear()
+    return see_other(url_for("panel.login"))
+
+
+@bp.get("/")
+@login_required
+def index():
+    return see_other(url_for("panel.queue"))
+
+
+def _tab_counts():
+    rows = db.session.execute(select(Signature.status, func.count(Signature.id)).group_by(Signature.status)).all()
+    counts = dict(rows)
+    return {status: counts.get(status.value, 0) for status in QUEUE_TABS}
+
+
+@bp.get("/podpisy")
+@login_required
+def queue():
+    status = request.args.get("stan", SignatureStatus.CONFIRMED.value)
+    if status not in {s.value for s in QUEUE_TABS}:
+        status = SignatureStatus.CONFIRMED.value
+    ordering = Signature.decided_at.desc() if status in {"approved", "rejected"} else Signature.created_at
+    signatures = db.session.scalars(
+        select(Signature).where(Signature.status == status).order_by(ordering, Signature.id).limit(QUEUE_PAGE_SIZE)
+    ).all()
+    return render_page_or_fragment(
+        "panel/queue.html",
+        "panel/_queue_tabs.html",
+        signatures=signatures,
+        status=status,
+        tabs=QUEUE_TABS,
+        status_labels=STATUS_LABELS,
+        counts=_tab_counts(),
+    )
+
+
+def _decision_from_form():
+    try:
+        return Decision(request.form.get("decision", ""))
+    except ValueError:
+        abort(400)
+
+
+@bp.post("/podpisy/<int:signature_id>/decyzja")
+@login_required
+def decide(signature_id):
+    signature = db.get_or_404(Signature, signature_id)
+    decision = _decision_from_form()
+    try:
+        decide_signature(signature, decision, current_user)
+        message = None
+    except DecisionNotAllowed:
+        message = _("Tego wpisu nie można teraz zatwierdzić: osoba nie potwierdziła jeszcze podpisu.")
+    if wants_fragment():
+        row = render_template("panel/_queue_row.html", signature=signature, row_message=message)
+        return add_trigger(make_response(row), "queueChanged")
+    if message:
+        flash(message, "error")
+    return see_other(request.referrer if _is_queue_url(request.referrer) else url_for("panel.queue"))
+
+
+def _is_queue_url(url):
+    return bool(url) and url.startswith(request.host_url + "panel/podpisy")
+
+
+@bp.post("/podpisy/decyzje")
+@login_required
+def decide_many():
+    decision = _decision_from_form()
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    if not ids:
+        flash(_("Zaznacz co najmniej jeden wpis."), "error")
+    else:
+        decided, skipped = decide_signatures(ids, decision, current_user)
+        if decision == Decision.APPROVE:
+            flash(_("Zatwierdzone wpisy: %(count)d.", count=decided), "success")
+        else:
+            flash(_("Odrzucone wpisy: %(count)d.", count=decided), "success")
+        if skipped:
+            flash(_("Pominięte wpisy (niepotwierdzone lub już rozpatrzone): %(count)d.", count=skipped), "error")
+    return see_other(request.referrer if _is_queue_url(request.referrer) else url_for("panel.queue"))

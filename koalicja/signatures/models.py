@@ -1,0 +1,113 @@
+from datetime import datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class SignerKind(StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+
+
+class Sector(StrEnum):
+    NGO = "ngo"
+    INFORMAL_GROUP = "informal_group"
+    LOCAL_GOVERNMENT = "local_government"
+    PUBLIC_INSTITUTION = "public_institution"
+    BUSINESS = "business"
+    OTHER = "other"
+
+
+SECTOR_LABELS = {
+    Sector.NGO: _l("Organizacja pozarządowa"),
+    Sector.INFORMAL_GROUP: _l("Grupa nieformalna"),
+    Sector.LOCAL_GOVERNMENT: _l("Samorząd"),
+    Sector.PUBLIC_INSTITUTION: _l("Instytucja publiczna"),
+    Sector.BUSINESS: _l("Firma"),
+    Sector.OTHER: _l("Inny rodzaj"),
+}
+
+
+class SignatureStatus(StrEnum):
+    UNCONFIRMED = "unconfirmed"  # waiting for the signer to follow the e-mailed link
+    CONFIRMED = "confirmed"  # waiting for a coordinator
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+STATUS_LABELS = {
+    SignatureStatus.UNCONFIRMED: _l("Niepotwierdzony e-mailem"),
+    SignatureStatus.CONFIRMED: _l("Czeka na decyzję"),
+    SignatureStatus.APPROVED: _l("Zatwierdzony"),
+    SignatureStatus.REJECTED: _l("Odrzucony"),
+}
+
+
+class Signature(db.Model):
+    __table_args__ = (
+        # One signature per person per declaration: the key is the normalised address.
+        UniqueConstraint("declaration_id", "email_key", name="uq_signature_declaration_email"),
+        Index("ix_signature_list", "declaration_id", "listed", "approved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    declaration_id: Mapped[int] = mapped_column(ForeignKey("declaration.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254))
+    city: Mapped[str] = mapped_column(String(100), default="")
+    district: Mapped[str] = mapped_column(String(100), default="")
+    organisation_name: Mapped[str] = mapped_column(String(300), default="")
+    role: Mapped[str] = mapped_column(String(150), default="")
+    sector: Mapped[str | None] = mapped_column(String(30))
+    authorised: Mapped[bool] = mapped_column(default=False)
+    # What the signer agreed to show on the public list.
+    public_name: Mapped[bool] = mapped_column(default=False)
+    public_organisation: Mapped[bool] = mapped_column(default=False)
+    # Denormalised for the public list: set when approved and the signer agreed to appear.
+    listed: Mapped[bool] = mapped_column(default=False)
+    list_sort_key: Mapped[str] = mapped_column(String(300), default="", index=True)
+    list_search_key: Mapped[str] = mapped_column(String(600), default="")
+    # What was consented to and when (RODO art. 7(1): the controller must be able to show it).
+    consents: Mapped[dict] = mapped_column(JSON, default=dict)
+    language: Mapped[str] = mapped_column(String(8), default="pl")
+
+    status: Mapped[str] = mapped_column(String(20), default=SignatureStatus.UNCONFIRMED, index=True)
+    # Part of every confirmation token; cleared on use, so a link works only once.
+    confirm_nonce: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    last_mailed_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    # When the entry first joined the list; "newest first" orders by it.
+    approved_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
+
+    declaration = relationship("Declaration")
+    decided_by = relationship("Coordinator")
+
+    @property
+    def is_organisation(self):
+        return self.kind == SignerKind.ORGANISATION
+
+    @property
+    def display_name(self):
+        return self.organisation_name if self.is_organisation else self.full_name
+
+    @property
+    def sector_label(self):
+        return SECTOR_LABELS.get(self.sector, "") if self.sector else ""
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS[SignatureStatus(self.status)]
+
+    @property
+    def awaits_decision(self):
+        return self.status == SignatureStatus.CONFIRMED

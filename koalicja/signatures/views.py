@@ -1,0 +1,111 @@
+from flask import Blueprint, abort, render_template, request, session, url_for
+from flask_babel import get_locale
+
+from ..declarations.operations import coalition_by_slug
+from ..declarations.views import privacy_notice_text
+from ..extensions import csrf, limiter
+from ..htmx import see_other
+from ..tokens import TokenExpired, TokenInvalid
+from .forms import EmailOnlyForm, SignatureForm
+from .operations import (
+    LinkUsed,
+    confirm_signature,
+    resend_confirmation_links,
+    sign_declaration,
+    signature_for_confirmation,
+)
+
+bp = Blueprint("signatures", __name__)
+
+
+def _coalition_and_declaration(slug):
+    coalition = coalition_by_slug(slug)
+    if coalition is None or coalition.current_declaration is None:
+        abort(404)
+    return coalition, coalition.current_declaration
+
+
+# The form checks its own CSRF token, so a stale token re-renders the form with a message
+# and the person's answers instead of an error page.
+@bp.route("/<slug>/podpisz", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit("30 per 10 minutes", methods=["POST"])
+def sign(slug):
+    coalition, declaration = _coalition_and_declaration(slug)
+    form = SignatureForm()
+    if form.validate_on_submit():
+        sign_declaration(
+            declaration,
+            form.signer_data(),
+            privacy_notice_text=privacy_notice_text(coalition),
+            language=str(get_locale() or "pl"),
+        )
+        session["signed_email"] = form.email.data
+        return see_other(url_for("signatures.check_inbox", slug=slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template("signatures/sign.html", coalition=coalition, declaration=declaration, form=form), status
+
+
+@bp.post("/<slug>/podpisz/pole/<name>")
+@csrf.exempt
+def validate_field(slug, name):
+    """Inline validation: the form's own validators, answered with one field's fragment."""
+    coalition, _declaration = _coalition_and_declaration(slug)
+    form = SignatureForm(meta={"csrf": False})
+    if name not in SignatureForm.TEXT_FIELDS:
+        abort(404)
+    form.validate()
+    return render_template("signatures/_field.html", coalition=coalition, form=form, field=form[name])
+
+
+@bp.get("/<slug>/podpisz/sprawdz-poczte")
+def check_inbox(slug):
+    coalition, _declaration = _coalition_and_declaration(slug)
+    return render_template("signatures/check_inbox.html", coalition=coalition, email=session.get("signed_email"))
+
+
+@bp.route("/potwierdz/<token>", methods=["GET", "POST"])
+def confirm(token):
+    """GET only shows a button: mail scanners open links, people press buttons."""
+    try:
+        if request.method == "POST":
+            signature = confirm_signature(token)
+            return see_other(url_for("signatures.confirmed", slug=signature.declaration.coalition.slug))
+        signature = signature_for_confirmation(token)
+    except TokenExpired:
+        return _link_problem("expired")
+    except TokenInvalid:
+        return _link_problem("invalid")
+    except LinkUsed as used:
+        return _link_problem("used", coalition=used.signature.declaration.coalition)
+    coalition = signature.declaration.coalition
+    return render_template("signatures/confirm.html", signature=signature, coalition=coalition)
+
+
+def _link_problem(problem, coalition=None):
+    form = EmailOnlyForm()
+    return render_template("signatures/link_problem.html", problem=problem, form=form, coalition=coalition), 410 if problem == "expired" else 400
+
+
+@bp.get("/<slug>/dziekujemy")
+def confirmed(slug):
+    coalition, _declaration = _coalition_and_declaration(slug)
+    return render_template("signatures/confirmed.html", coalition=coalition)
+
+
+@bp.route("/nowy-link", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit("10 per 10 minutes", methods=["POST"])
+def new_link():
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        resend_confirmation_links(form.email.data)
+        session["signed_email"] = form.email.data
+        return see_other(url_for("signatures.new_link_sent"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("signatures/new_link.html", form=form), status
+
+
+@bp.get("/nowy-link/wyslany")
+def new_link_sent():
+    return render_template("signatures/new_link_sent.html", email=session.get("signed_email"))
