@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from ..forms import Form
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from .models import SECTOR_LABELS, SignerKind
@@ -40,8 +41,8 @@ class SignatureForm(Form):
     kind = RadioField(
         _l("Podpisuję"),
         choices=[
-            (SignerKind.PERSON.value, _l("we własnym imieniu, jako osoba prywatna")),
-            (SignerKind.ORGANISATION.value, _l("w imieniu organizacji lub instytucji")),
+            SelectChoice(SignerKind.PERSON.value, _l("we własnym imieniu, jako osoba prywatna")),
+            SelectChoice(SignerKind.ORGANISATION.value, _l("w imieniu organizacji lub instytucji")),
         ],
         default=SignerKind.PERSON.value,
         validators=[DataRequired(message=_l("Wybierz, w czyim imieniu podpisujesz."))],
@@ -77,7 +78,8 @@ class SignatureForm(Form):
     )
     sector = SelectField(
         _l("Rodzaj organizacji"),
-        choices=[("", _l("— wybierz —"))] + [(s.value, label) for s, label in SECTOR_LABELS.items()],
+        choices=[SelectChoice("", _l("— wybierz —"))]
+        + [SelectChoice(sector.value, label) for sector, label in SECTOR_LABELS.items()],
         default="",
         validate_choice=False,
     )

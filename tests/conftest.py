@@ -1,0 +1,203 @@
+import email
+import email.policy
+import re
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from koalicja import create_app
+from koalicja.declarations.models import Coalition, Declaration
+from koalicja.extensions import db
+from koalicja.panel.operations import create_coordinator
+
+COORDINATOR_EMAIL = "koordynatorka@example.org"
+COORDINATOR_PASSWORD = "bardzo-tajne-haslo"
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+            "MAIL_BACKEND": "file",
+            "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "RATELIMIT_ENABLED": False,
+            "BASE_URL": "http://koalicja.test",
+        }
+    )
+    # No app context stays pushed: each test request must get its own, as in production
+    # (a shared one would carry `g`, and with it the CSRF token, from request to request).
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.drop_all()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that call domain functions directly."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+SLUG = "sasiedztwa"
+
+
+@pytest.fixture
+def coalition(app):
+    """The slug of a coalition with a current declaration."""
+    coalition = Coalition(
+        slug=SLUG,
+        name="Koalicja na rzecz sąsiedztw",
+        description="Otwarta sieć sąsiadów i sąsiadek.",
+        organiser="Fundacja Testowa",
+        contact_email="kontakt@example.org",
+    )
+    declaration = Declaration(
+        coalition=coalition,
+        title="Deklaracja współpracy",
+        body="Deklarujemy **współpracę**.\n\n<script>alert(1)</script>\n\n[zły link](javascript:alert(1))",
+    )
+    with app.app_context():
+        db.session.add_all([coalition, declaration])
+        db.session.commit()
+    return SLUG
+
+
+def current_declaration(slug=SLUG):
+    return db.session.scalar(select(Coalition).where(Coalition.slug == slug)).current_declaration
+
+
+@pytest.fixture
+def coordinator(app):
+    """The id of a coordinator account (COORDINATOR_EMAIL / COORDINATOR_PASSWORD)."""
+    with app.app_context():
+        return create_coordinator(COORDINATOR_EMAIL, "Koordynatorka Testowa", COORDINATOR_PASSWORD).id
+
+
+def csrf_token_from(response):
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', response.get_data(as_text=True))
+    if match is None:
+        match = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email=COORDINATOR_EMAIL, password=COORDINATOR_PASSWORD):
+        token = csrf_token_from(self.client.get("/panel/logowanie"))
+        return self.client.post(
+            "/panel/logowanie", data={"email": email, "password": password, "csrf_token": token}
+        )
+
+    def csrf(self):
+        """A valid token for this client's session, for forms posted without loading them first."""
+        return csrf_token_from(self.client.get("/panel/podpisy"))
+
+
+@pytest.fixture
+def auth(client, coordinator):
+    return Auth(client)
+
+
+VALID_PERSON = {
+    "kind": "person",
+    "full_name": "Zofia Łukasik",
+    "email": "zofia@example.org",
+    "city": "Kraków",
+    "district": "Podgórze",
+    "accept_declaration": "y",
+    "accept_privacy": "y",
+    "public_name": "y",
+}
+
+VALID_ORGANISATION = {
+    "kind": "organisation",
+    "full_name": "Anna Wiśniewska",
+    "email": "anna@stowarzyszenie.example.org",
+    "organisation_name": "Stowarzyszenie Sąsiedzi z Zabłocia",
+    "role": "prezeska",
+    "sector": "ngo",
+    "authorised": "y",
+    "accept_declaration": "y",
+    "accept_privacy": "y",
+    "public_organisation": "y",
+}
+
+
+def sign(client, slug="sasiedztwa", **fields):
+    """Load the form (for its CSRF token) and post it like a browser would."""
+    token = csrf_token_from(client.get(f"/{slug}/podpisz"))
+    return client.post(f"/{slug}/podpisz", data={"csrf_token": token, **fields})
+
+
+class RecordingHandler:
+    """Keeps every message, parsed with the modern policy so Polish subjects read as text."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self, port):
+        self.port = port
+        self.handler = RecordingHandler()
+        self.controller = None
+
+    @property
+    def messages(self):
+        return self.handler.messages
+
+    def start(self):
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on 127.0.0.1; the app is configured to deliver to it."""
+    server = SmtpServer(free_port())
+    server.start()
+    app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, SMTP_STARTTLS=False)
+    yield server
+    server.stop()
+
+
+def link_in(message, pattern=r"http://koalicja\.test/potwierdz/\S+"):
+    body = message.get_body(("plain",)).get_content()
+    match = re.search(pattern, body)
+    assert match, body
+    return match.group(0)
