@@ -1,15 +1,12 @@
 """E-mails to signers. Each is queued in the outbox inside the caller's transaction."""
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale, gettext as _
 
+from ..links import external_url
 from ..mail.operations import queue_mail
 from ..tokens import make_token
 
 CONFIRM_PURPOSE = "signature-confirm"
-
-
-def external_url(endpoint, **values):
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
 def confirmation_token(signature):
