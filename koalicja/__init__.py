@@ -29,7 +29,7 @@ def create_app(test_config=None):
     babel.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     _init_login(app)
 
     from . import models  # noqa: F401  (every table known before the first query)

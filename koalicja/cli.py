@@ -11,10 +11,10 @@ from .extensions import db
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create the database schema (safe to run again)."""
-    from . import models  # noqa: F401  (registers every table)
+    """Create or bring the database schema up to date (Alembic migrations; safe to run again)."""
+    from flask_migrate import upgrade
 
-    db.create_all()
+    upgrade()
     click.echo(f"Baza danych gotowa: {db.engine.url.render_as_string(hide_password=True)}")
 
 

@@ -60,9 +60,10 @@ def load_config(app, test_config=None):
     if test_config:
         app.config.update(test_config)
 
+    # Cookies travel only over HTTPS when the site is served over HTTPS.
     https = app.config["BASE_URL"].startswith("https://")
-    app.config.setdefault("SESSION_COOKIE_SECURE", https)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", https)
+    app.config["SESSION_COOKIE_SECURE"] = https
+    app.config["REMEMBER_COOKIE_SECURE"] = https
 
     if not app.config["SECRET_KEY"]:
         if app.config["KOALICJA_ENV"] in {"development", "testing"} or app.testing:

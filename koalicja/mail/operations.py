@@ -22,7 +22,7 @@ from .models import OutboxMessage, OutboxStatus
 def queue_mail(to, subject, template, headers=None, **context):
     """Render `emails/<template>.txt` and `.html` and add the message to the outbox."""
     message = OutboxMessage(
-        to=to,
+        recipient=to,
         subject=subject,
         template=template,
         body_text=render_template(f"emails/{template}.txt", **context),
@@ -36,7 +36,7 @@ def queue_mail(to, subject, template, headers=None, **context):
 def compose(row, config):
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
-    message["To"] = row.to
+    message["To"] = row.recipient
     message["Subject"] = row.subject
     message["Date"] = formatdate(localtime=False)
     sender_domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"

@@ -28,7 +28,7 @@ def test_valid_person_signature_is_stored_unconfirmed_with_its_email_queued(app,
         assert signature.consents["declaration_sha256"]
         assert signature.consents["public_name"] is True
         [mail] = db.session.scalars(select(OutboxMessage)).all()
-        assert mail.to == "zofia@example.org"
+        assert mail.recipient == "zofia@example.org"
         assert "/potwierdz/" in mail.body_text
 
 

@@ -1,0 +1,71 @@
+"""Configuration and commands that a newcomer and an operator rely on."""
+import pytest
+from sqlalchemy import func, select
+
+from koalicja import create_app
+from koalicja.config import ConfigError
+from koalicja.extensions import db
+from koalicja.signatures.models import Signature
+
+
+def test_production_without_secret_key_refuses_to_start(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("KOALICJA_ENV", "production")
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+
+
+def test_development_keeps_one_secret_key_across_restarts(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("KOALICJA_ENV", "development")
+    assert create_app().config["SECRET_KEY"] == create_app().config["SECRET_KEY"]
+
+
+def test_environment_configures_database_smtp_and_links(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.sqlite'}")
+    monkeypatch.setenv("BASE_URL", "https://koalicja.example.org/")
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.org")
+    monkeypatch.setenv("SMTP_PORT", "2525")
+    monkeypatch.setenv("SMTP_STARTTLS", "false")
+    monkeypatch.setenv("MAIL_FROM", "Koalicja <k@example.org>")
+    config = create_app().config
+    assert config["SQLALCHEMY_DATABASE_URI"].endswith("prod.sqlite")
+    assert config["BASE_URL"] == "https://koalicja.example.org"
+    assert config["MAIL_BACKEND"] == "smtp" and config["SMTP_PORT"] == 2525 and config["SMTP_STARTTLS"] is False
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_init_db_and_seed_demo_give_a_working_demo(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.sqlite'}"})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0
+    assert "koordynatorka@example.org" in result.output and "hasło:" in result.output
+    assert "już w bazie" in runner.invoke(args=["seed-demo"]).output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Signature.id)).where(Signature.status == "confirmed")) >= 3
+    client = app.test_client()
+    assert "Koalicja na rzecz sąsiedztw" in client.get("/sasiedztwa/").get_data(as_text=True)
+    assert client.get("/sasiedztwa/sojusznicy").get_data(as_text=True).count('class="ally"') == 8
+
+
+def test_static_htmx_is_served_from_this_site(client):
+    with client.get("/static/js/htmx-2.0.11.min.js") as response:
+        assert response.status_code == 200
+        assert b"htmx" in response.data[:2000]
+
+
+def test_migrations_reach_exactly_the_models(tmp_path):
+    """An empty database migrated to head has every table, column and index the models declare."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite'}"})
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert differences == []
