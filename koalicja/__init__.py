@@ -2,11 +2,13 @@
 from pathlib import Path
 
 from flask import Flask, render_template
-from flask_babel import format_date, format_datetime, get_locale, lazy_gettext as _l
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
-from . import cli, htmx as htmx_helpers
+from . import cli
+from . import htmx as htmx_helpers
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from .text import render_markdown

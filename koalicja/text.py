@@ -1,8 +1,8 @@
 """Text helpers shared by several domain areas: safe Markdown and search/sort keys."""
 import unicodedata
 
-from markupsafe import Markup
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 # html=False escapes any raw HTML a coordinator pastes; markdown-it also refuses
 # javascript:, vbscript: and file: links, so the output is safe to mark as Markup.

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from ..forms import Form
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from ..forms import Form
 from ..signatures.forms import strip
 
 

@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from ..forms import Form
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from ..forms import Form
 from .models import SECTOR_LABELS, SignerKind
 
 

@@ -1,6 +1,7 @@
 """E-mails to signers. Each is queued in the outbox inside the caller's transaction."""
 from flask import current_app
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from ..links import external_url
 from ..mail.operations import queue_mail

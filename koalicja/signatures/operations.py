@@ -17,7 +17,7 @@ from ..extensions import db
 from ..mail.addresses import mailbox_key
 from ..text import search_key, sort_key
 from ..timeutil import utcnow
-from ..tokens import TokenExpired, TokenInvalid, read_token
+from ..tokens import TokenInvalid, read_token
 from .models import Signature, SignatureStatus, SignerKind
 from .notifications import (
     CONFIRM_PURPOSE,

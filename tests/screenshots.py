@@ -1,0 +1,111 @@
+"""Screenshots of the main pages, on a desktop and a phone, with the demo data.
+
+    .venv/bin/python -m tests.screenshots docs/screenshots
+
+Builds the app on a throw-away SQLite database, seeds the demo, serves it on loopback and
+saves full-page PNGs named `<page>-<device>.png`. Needs Debian's chromium (`make browser`).
+"""
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from koalicja import create_app
+from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG, seed_demo
+from koalicja.extensions import db
+
+from .browser.support import MISSING_CHROMIUM, TIMEOUT_MS, chromium_available, launched_chromium, serving
+
+DEVICES = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+
+
+def build_app(workdir):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "screenshots",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(workdir) / 'screenshots.sqlite'}",
+            "MAIL_BACKEND": "file",
+            "MAIL_OUTBOX_DIR": str(Path(workdir) / "outbox"),
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        seed_demo()
+    return app
+
+
+def home(page, base_url):
+    page.goto(f"{base_url}/{DEMO_SLUG}/")
+
+
+def sign_form_errors(page, base_url):
+    page.goto(f"{base_url}/{DEMO_SLUG}/podpisz")
+    page.locator("#submit").click()
+    page.locator(".error-summary").wait_for()
+
+
+def allies(page, base_url):
+    page.goto(f"{base_url}/{DEMO_SLUG}/sojusznicy")
+
+
+def queue(page, base_url):
+    page.goto(f"{base_url}/panel/logowanie")
+    page.locator("#email").fill(DEMO_COORDINATOR_EMAIL)
+    page.locator("#password").fill(DEMO_COORDINATOR_PASSWORD)
+    page.locator("#submit").click()
+    page.locator("table.queue").wait_for()
+
+
+SHOTS = {
+    "home": home,
+    "sign-form-errors": sign_form_errors,
+    "allies": allies,
+    "queue": queue,
+}
+
+
+def take_screenshots(out_dir):
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved = []
+    with tempfile.TemporaryDirectory(prefix="koalicja-screenshots-") as workdir:
+        app = build_app(workdir)
+        with serving(app) as base_url, launched_chromium() as browser:
+            for device, options in DEVICES.items():
+                for name, visit in SHOTS.items():
+                    # A fresh context per shot: no cookies, flashes or focus carried over.
+                    context = browser.new_context(locale="pl-PL", **options)
+                    context.set_default_timeout(TIMEOUT_MS)
+                    try:
+                        page = context.new_page()
+                        visit(page, base_url)
+                        page.wait_for_load_state("networkidle")
+                        path = out_dir / f"{name}-{device}.png"
+                        page.screenshot(path=str(path), full_page=True)
+                        saved.append(path)
+                    finally:
+                        context.close()
+        with app.app_context():
+            db.engine.dispose()
+    return saved
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", nargs="?", default="docs/screenshots", help="where to save the PNG files")
+    args = parser.parse_args(argv)
+    if not chromium_available():
+        print(MISSING_CHROMIUM, file=sys.stderr)
+        return 1
+    for path in take_screenshots(args.out_dir):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
