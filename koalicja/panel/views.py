@@ -1,11 +1,12 @@
 from flask import Blueprint, abort, flash, make_response, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
 from ..extensions import csrf, db, limiter
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
-from ..signatures.models import STATUS_LABELS, Signature, SignatureStatus
+from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import Decision, DecisionNotAllowed, decide_signature, decide_signatures
 from .forms import LoginForm
 from .operations import authenticate
@@ -18,6 +19,12 @@ QUEUE_TABS = [
     SignatureStatus.APPROVED,
     SignatureStatus.REJECTED,
 ]
+QUEUE_TAB_LABELS = {
+    SignatureStatus.CONFIRMED: _l("Czekają na decyzję"),
+    SignatureStatus.UNCONFIRMED: _l("Niepotwierdzone e-mailem"),
+    SignatureStatus.APPROVED: _l("Zatwierdzone"),
+    SignatureStatus.REJECTED: _l("Odrzucone"),
+}
 QUEUE_PAGE_SIZE = 100
 
 
@@ -79,7 +86,7 @@ def queue():
         signatures=signatures,
         status=status,
         tabs=QUEUE_TABS,
-        status_labels=STATUS_LABELS,
+        status_labels=QUEUE_TAB_LABELS,
         counts=_tab_counts(),
     )
 

@@ -28,6 +28,7 @@ def email_field(description=""):
     return EmailField(
         _l("Adres e-mail"),
         description=description,
+        render_kw={"autocomplete": "email"},
         filters=[strip],
         validators=[
             DataRequired(message=_l("Wpisz adres e-mail.")),
@@ -49,6 +50,7 @@ class SignatureForm(Form):
     )
     full_name = StringField(
         _l("Imię i nazwisko"),
+        render_kw={"autocomplete": "name"},
         filters=[strip],
         validators=[DataRequired(message=_l("Wpisz imię i nazwisko.")), max_length(200), plain_text],
     )
@@ -57,6 +59,7 @@ class SignatureForm(Form):
     )
     city = StringField(
         _l("Miejscowość (nieobowiązkowo)"),
+        render_kw={"autocomplete": "address-level2"},
         filters=[strip],
         validators=[Optional(), max_length(100), plain_text],
     )
@@ -67,11 +70,13 @@ class SignatureForm(Form):
     )
     organisation_name = StringField(
         _l("Nazwa organizacji lub instytucji"),
+        render_kw={"autocomplete": "organization"},
         filters=[strip],
         validators=[Optional(), max_length(300), plain_text],
     )
     role = StringField(
         _l("Twoja funkcja w organizacji"),
+        render_kw={"autocomplete": "organization-title"},
         description=_l("Na przykład: prezeska zarządu, dyrektor, członkini grupy."),
         filters=[strip],
         validators=[Optional(), max_length(150), plain_text],
@@ -92,8 +97,8 @@ class SignatureForm(Form):
         _l("Zgadzam się na przetwarzanie moich danych osobowych w celu obsługi podpisu."),
         validators=[DataRequired(message=_l("Bez tej zgody nie możemy przyjąć podpisu."))],
     )
-    public_name = BooleanField(_l("moje imię i nazwisko"))
-    public_organisation = BooleanField(_l("nazwę organizacji (dotyczy podpisu w imieniu organizacji)"), default=True)
+    public_name = BooleanField(_l("moje imię i nazwisko (przy organizacji: jako osoby, która ją reprezentuje)"))
+    public_organisation = BooleanField(_l("Można pokazać nazwę organizacji na publicznej liście sojuszników."), default=True)
 
     TEXT_FIELDS = ("full_name", "email", "city", "district", "organisation_name", "role")
 

@@ -61,7 +61,7 @@ def validate_field(slug, name):
 @bp.get("/<slug>/podpisz/sprawdz-poczte")
 def check_inbox(slug):
     coalition, _declaration = _coalition_and_declaration(slug)
-    return render_template("signatures/check_inbox.html", coalition=coalition, email=session.get("signed_email"))
+    return render_template("signatures/check_inbox.html", coalition=coalition, email=session.pop("signed_email", None))
 
 
 @bp.route("/potwierdz/<token>", methods=["GET", "POST"])
@@ -108,4 +108,4 @@ def new_link():
 
 @bp.get("/nowy-link/wyslany")
 def new_link_sent():
-    return render_template("signatures/new_link_sent.html", email=session.get("signed_email"))
+    return render_template("signatures/new_link_sent.html", email=session.pop("signed_email", None))

@@ -76,7 +76,7 @@ def test_sign_confirm_approve_and_find_on_public_list(app, live_server, make_con
     assert panel.url == f"{live_server}{QUEUE_PATH}"
     assert_same_document(panel)
     # The tabs refresh themselves (queueChanged, 1.5 s later): the approved row leaves the queue.
-    expect(panel.locator("#queue-tabs a", has_text="Zatwierdzony").locator(".badge")).to_have_text("1")
+    expect(panel.locator("#queue-tabs a", has_text="Zatwierdzone").locator(".badge")).to_have_text("1")
     expect(panel.locator(f"#{row_id}")).to_have_count(0)
     assert_same_document(panel)
 
@@ -162,4 +162,4 @@ def test_bulk_approve_in_the_queue(live_server, page, demo):
     expect(page.locator(".flash--error")).to_have_count(0)
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Barbara Sowa")
-    expect(page.locator("#queue-tabs a", has_text="Zatwierdzony").locator(".badge")).to_have_text("11")
+    expect(page.locator("#queue-tabs a", has_text="Zatwierdzone").locator(".badge")).to_have_text("11")
