@@ -5,6 +5,7 @@ from flask import Flask, render_template
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 
 from . import cli
@@ -27,6 +28,7 @@ def create_app(test_config=None):
     load_config(app, test_config)
 
     db.init_app(app)
+    _tune_sqlite(app)
     csrf.init_app(app)
     babel.init_app(app)
     htmx.init_app(app)
@@ -36,11 +38,15 @@ def create_app(test_config=None):
 
     from . import models  # noqa: F401  (every table known before the first query)
     from .declarations.views import bp as declarations_bp
+    from .events.panel import bp as events_panel_bp
+    from .events.views import bp as events_bp
     from .panel.views import bp as panel_bp
     from .signatures.views import bp as signatures_bp
 
     # The panel's fixed prefix must win over the coalition slug routes.
     app.register_blueprint(panel_bp)
+    app.register_blueprint(events_panel_bp)
+    app.register_blueprint(events_bp)
     app.register_blueprint(signatures_bp)
     app.register_blueprint(declarations_bp)
 
@@ -52,6 +58,22 @@ def create_app(test_config=None):
     htmx_helpers.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _sqlite_pragmas(connection, _record):
+    cursor = connection.cursor()
+    # WAL lets pages be read while a registration is written; writers wait for each other
+    # (busy_timeout) instead of failing, which the event-capacity lock relies on.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _tune_sqlite(app):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            sqlalchemy_event.listen(db.engine, "connect", _sqlite_pragmas)
 
 
 def _init_login(app):

@@ -67,6 +67,16 @@ def send_mail_command(watch, interval):
         time.sleep(interval)
 
 
+@click.command("expire-holds")
+@with_appcontext
+def expire_holds_command():
+    """Pass on event places whose confirmation time ran out (run every few minutes)."""
+    from .events.operations import expire_holds
+
+    click.echo(f"Wydarzenia z wygasłymi rezerwacjami: {expire_holds()}")
+
+
 def init_app(app):
-    for command in (init_db_command, seed_demo_command, create_coordinator_command, send_mail_command):
+    commands = (init_db_command, seed_demo_command, create_coordinator_command, send_mail_command, expire_holds_command)
+    for command in commands:
         app.cli.add_command(command)

@@ -3,7 +3,7 @@
 The declaration below is our own text in the spirit of the coalitions we serve; real
 coalitions enter theirs in the panel.
 """
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -116,4 +116,104 @@ def seed_demo():
         refresh_listing(signature)
         db.session.add(signature)
     db.session.commit()
+    _seed_events(coalition)
     return True
+
+
+GALA_DESCRIPTION = """\
+Spotykamy się, by podziękować sobie za rok działań w sąsiedztwach, poznać nowych sojuszników
+i sojuszniczki i porozmawiać o planach. Będzie krótka część oficjalna, rozmowy przy stołach
+tematycznych i poczęstunek.
+"""
+
+VISIT_DESCRIPTION = """\
+Dwudniowa wizyta studyjna: odwiedzimy centra aktywności lokalnej, porozmawiamy z osobami,
+które je prowadzą, i z urzędnikami odpowiedzialnymi za partycypację.
+
+**Program:** dzień 1: przejazd, spotkania w centrach; dzień 2: spacer po osiedlu i rozmowa
+podsumowująca. Koszty przejazdu i noclegu pokrywa projekt.
+"""
+
+
+def _seed_events(coalition):
+    from .events.models import Event, EventStatus, Registration, RegistrationStatus
+    from .text import search_key
+    from .timeutil import warsaw_to_utc
+
+    today = utc_to_local_date()
+    gala_day = today + timedelta(days=21)
+    gala = Event(
+        coalition=coalition,
+        slug="gala-sojusznikow-sasiedztw",
+        title="Gala Sojuszników Sąsiedztw",
+        summary="Święto wszystkich, którzy podpisali deklarację: podziękowania, rozmowy i plany.",
+        description=GALA_DESCRIPTION,
+        starts_at=warsaw_to_utc(datetime.combine(gala_day, time(11, 0))),
+        ends_at=warsaw_to_utc(datetime.combine(gala_day, time(15, 0))),
+        venue="Centrum Obywatelskie",
+        address="ul. Przykładowa 10, 30-001 Kraków",
+        accessibility="Wejście bez schodów, winda, toaleta dostępna dla osób z niepełnosprawnościami. Pętla indukcyjna w sali.",
+        capacity=80,
+        max_companions=1,
+        reserved_for_allies=20,
+        max_per_organisation=3,
+        status=EventStatus.PUBLISHED,
+    )
+    visit_day = today + timedelta(days=45)
+    visit = Event(
+        coalition=coalition,
+        slug="wizyta-studyjna-wroclaw",
+        title="Wizyta studyjna we Wrocławiu",
+        summary="Dwa dni w centrach aktywności lokalnej: jak tworzyć miejsca otwarte dla mieszkańców.",
+        description=VISIT_DESCRIPTION,
+        starts_at=warsaw_to_utc(datetime.combine(visit_day, time(8, 0))),
+        ends_at=warsaw_to_utc(datetime.combine(visit_day + timedelta(days=1), time(18, 0))),
+        venue="Zbiórka: Dworzec Główny w Krakowie",
+        address="Wyjazd do Wrocławia",
+        accessibility="Autokar z podnośnikiem. Napisz o swoich potrzebach w zgłoszeniu.",
+        capacity=4,
+        allies_only=True,
+        requires_approval=True,
+        status=EventStatus.PUBLISHED,
+    )
+    db.session.add_all([gala, visit])
+    people = [
+        (gala, "Anna Wiśniewska", "demo0@example.org", "Stowarzyszenie Sąsiedzi z Zabłocia", 1, RegistrationStatus.CONFIRMED),
+        (gala, "Jan Żak", "demo6@example.org", "", 0, RegistrationStatus.CONFIRMED),
+        (gala, "Ewa Kowalczyk", "demo2@example.org", "Rada Dzielnicy XIII", 0, RegistrationStatus.PENDING),
+        (visit, "Zofia Łukasik", "demo5@example.org", "", 0, RegistrationStatus.CONFIRMED),
+        (visit, "Olena Kovalenko", "demo4@example.org", "Grupa Sąsiedzka Ogródki", 0, RegistrationStatus.CONFIRMED),
+        (visit, "Krystyna Ćwik", "demo7@example.org", "", 0, RegistrationStatus.APPROVAL),
+        (visit, "Tomasz Zieliński", "demo1@example.org", "Dom Kultury „Podgórze”", 0, RegistrationStatus.CONFIRMED),
+        (visit, "Jan Kowalski", "demo12@example.org", "", 0, RegistrationStatus.WAITING),
+    ]
+    now = utcnow()
+    for number, (event, name, email, organisation, companions, status) in enumerate(people):
+        db.session.add(
+            Registration(
+                event=event,
+                full_name=name,
+                email=email,
+                email_key=mailbox_key(email),
+                organisation=organisation,
+                organisation_key=search_key(organisation).strip(),
+                search_text=search_key(f"{name} {organisation}"),
+                companions=companions,
+                needs="Dieta wegetariańska." if number == 0 else "",
+                is_ally=True,
+                status=status,
+                code=f"DEMO{number:04d}",
+                email_confirmed_at=None if status == RegistrationStatus.PENDING else now,
+                hold_expires_at=now + timedelta(hours=48) if status == RegistrationStatus.PENDING else None,
+                confirm_nonce="demo" if status in (RegistrationStatus.PENDING, RegistrationStatus.WAITING) else None,
+                consents={"demo": True},
+                created_at=now - timedelta(days=7 - number),
+            )
+        )
+    db.session.commit()
+
+
+def utc_to_local_date():
+    from .timeutil import utc_to_warsaw
+
+    return utc_to_warsaw(utcnow()).date()

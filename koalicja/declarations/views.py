@@ -88,9 +88,3 @@ def privacy(slug):
     return render_template(
         "declarations/privacy.html", coalition=coalition, notice_html=render_markdown(privacy_notice_text(coalition))
     )
-
-
-@bp.get("/<slug>/wydarzenia")
-def events(slug):
-    coalition = _coalition_or_404(slug)
-    return render_template("declarations/events.html", coalition=coalition)

@@ -23,6 +23,8 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # [{"filename", "content_type", "data" (base64), "cid" (optional: shown inside the HTML)}]
+    attachments: Mapped[list] = mapped_column(JSON, default=list)
     template: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)

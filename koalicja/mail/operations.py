@@ -4,6 +4,7 @@ Queuing happens inside the caller's transaction, so a signature and its confirma
 e-mail are committed together or not at all; delivery runs apart from the request and
 retries with back-off, so an SMTP outage delays mail but never loses it.
 """
+import base64
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,15 @@ from .backends import BACKENDS
 from .models import OutboxMessage, OutboxStatus
 
 
-def queue_mail(to, subject, template, headers=None, **context):
+def attachment(filename, content_type, data, cid=None):
+    """An attachment for queue_mail; with a cid the HTML part can show it as <img src="cid:…">."""
+    item = {"filename": filename, "content_type": content_type, "data": base64.b64encode(data).decode("ascii")}
+    if cid:
+        item["cid"] = cid
+    return item
+
+
+def queue_mail(to, subject, template, headers=None, attachments=(), **context):
     """Render `emails/<template>.txt` and `.html` and add the message to the outbox."""
     message = OutboxMessage(
         recipient=to,
@@ -28,6 +37,7 @@ def queue_mail(to, subject, template, headers=None, **context):
         body_text=render_template(f"emails/{template}.txt", **context),
         body_html=render_template(f"emails/{template}.html", subject=subject, **context),
         headers=headers or {},
+        attachments=list(attachments),
     )
     db.session.add(message)
     return message
@@ -46,6 +56,14 @@ def compose(row, config):
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
+    html_part = message.get_body(("html",))
+    for item in row.attachments or []:
+        maintype, _, subtype = item["content_type"].partition("/")
+        data = base64.b64decode(item["data"])
+        if item.get("cid") and html_part is not None:
+            html_part.add_related(data, maintype, subtype, cid=f"<{item['cid']}>", filename=item["filename"])
+        else:
+            message.add_attachment(data, maintype, subtype, filename=item["filename"])
     return message
 
 

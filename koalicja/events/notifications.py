@@ -1,0 +1,139 @@
+"""E-mails to people who register for events; queued in the outbox inside the caller's transaction."""
+import io
+
+import segno
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from ..links import external_url
+from ..mail.operations import attachment, queue_mail
+from ..text import render_markdown
+from ..tokens import make_token
+from .calendar import event_ics
+
+CONFIRM_PURPOSE = "registration-confirm"
+CANCEL_PURPOSE = "registration-cancel"
+QR_CID = "kod-qr@koalicja"
+
+
+def confirmation_url(registration):
+    token = make_token(CONFIRM_PURPOSE, {"r": registration.id, "n": registration.confirm_nonce})
+    return external_url("events.confirm", token=token)
+
+
+def cancel_url(registration):
+    # The registration code is the nonce: it never changes, so the cancel link keeps working.
+    token = make_token(CANCEL_PURPOSE, {"r": registration.id, "n": registration.code})
+    return external_url("events.cancel", token=token)
+
+
+def check_in_url(registration):
+    return external_url("events_panel.check_in", event_id=registration.event_id, kod=registration.code)
+
+
+def _context(registration):
+    event = registration.event
+    return {
+        "registration": registration,
+        "event": event,
+        "coalition": event.coalition,
+        "event_url": external_url("events.detail", slug=event.coalition.slug, event_slug=event.slug),
+        "cancel_url": cancel_url(registration),
+    }
+
+
+def _send(registration, subject, template, attachments=(), **extra):
+    with force_locale(registration.language):
+        queue_mail(
+            registration.email,
+            subject(),
+            template,
+            attachments=attachments,
+            **_context(registration),
+            **extra,
+        )
+
+
+def notify_registration_link(registration, waiting_position):
+    _send(
+        registration,
+        lambda: _("Potwierdź zapis: %(event)s", event=registration.event.title),
+        "registration_confirm_to_registrant",
+        confirm_url=confirmation_url(registration),
+        waiting_position=waiting_position,
+        hold_hours=registration.event.hold_hours,
+    )
+
+
+def notify_already_registered(registration):
+    _send(
+        registration,
+        lambda: _("Jesteś już zapisana/y: %(event)s", event=registration.event.title),
+        "registration_exists_to_registrant",
+    )
+
+
+def notify_registration_offer(registration):
+    _send(
+        registration,
+        lambda: _("Zwolniło się miejsce: %(event)s", event=registration.event.title),
+        "registration_offer_to_registrant",
+        confirm_url=confirmation_url(registration),
+    )
+
+
+def notify_registration_approval_pending(registration):
+    _send(
+        registration,
+        lambda: _("Zgłoszenie czeka na akceptację: %(event)s", event=registration.event.title),
+        "registration_approval_pending_to_registrant",
+    )
+
+
+def _qr_png(registration):
+    buffer = io.BytesIO()
+    segno.make(check_in_url(registration), error="m").save(buffer, kind="png", scale=6, border=2)
+    return buffer.getvalue()
+
+
+def notify_registration_confirmed(registration):
+    """The ticket: the .ics file, the QR code for the door, and the cancel link."""
+    attachments = [
+        attachment("wydarzenie.ics", "text/calendar", event_ics(registration.event)),
+        attachment("kod-wejscia.png", "image/png", _qr_png(registration), cid=QR_CID),
+    ]
+    _send(
+        registration,
+        lambda: _("Do zobaczenia: %(event)s", event=registration.event.title),
+        "registration_confirmed_to_registrant",
+        attachments=attachments,
+        qr_cid=QR_CID,
+    )
+
+
+def notify_registration_rejected(registration):
+    _send(
+        registration,
+        lambda: _("Zgłoszenie nie zostało przyjęte: %(event)s", event=registration.event.title),
+        "registration_rejected_to_registrant",
+    )
+
+
+def notify_event_cancelled(registration):
+    _send(
+        registration,
+        lambda: _("Wydarzenie odwołane: %(event)s", event=registration.event.title),
+        "event_cancelled_to_registrant",
+        contact_email=registration.event.coalition.contact_email or current_app.config["MAIL_FROM"],
+    )
+
+
+def notify_event_message(registration, subject, body):
+    _send(
+        registration,
+        lambda: subject,
+        "event_message_to_registrant",
+        body_text=body,
+        body_html=render_markdown(body),
+    )

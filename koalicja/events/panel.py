@@ -1,0 +1,230 @@
+"""Coordinators' side of events: create, publish, cancel, registrations, CSV, messages, check-in."""
+from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..declarations.operations import all_coalitions
+from ..extensions import db
+from ..htmx import render_page_or_fragment, see_other, wants_fragment
+from ..timeutil import utc_to_warsaw, warsaw_to_utc
+from .forms import EventForm, EventMessageForm, slugify
+from .models import REGISTRATION_STATUS_LABELS, Event, EventStatus, Registration, RegistrationStatus
+from .operations import (
+    RegistrationDecisionNotAllowed,
+    cancel_event,
+    check_in_candidates,
+    decide_registration,
+    message_registrants,
+    places_taken,
+    publish_event,
+    registration_by_code,
+    registrations_csv,
+    registrations_for,
+    save_event,
+    set_attendance,
+    status_counts,
+)
+
+bp = Blueprint("events_panel", __name__, url_prefix="/panel/wydarzenia")
+
+TIME_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
+EVENT_FIELDS = (
+    "title", "summary", "description", "venue", "address", "accessibility", "capacity", "max_companions",
+    "allies_only", "reserved_for_allies", "max_per_organisation", "requires_approval", "hold_hours",
+) + TIME_FIELDS
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page here is for coordinators only."""
+
+
+def _event_or_404(event_id):
+    return db.get_or_404(Event, event_id)
+
+
+@bp.get("/")
+def index():
+    events = db.session.scalars(select(Event).order_by(Event.starts_at.desc())).all()
+    return render_template(
+        "events/panel/index.html", events=events, taken={event.id: places_taken(event) for event in events}
+    )
+
+
+def _form_for(event=None):
+    # Prefill from the event only on GET: with posted data an unticked box must stay unticked.
+    return EventForm(obj=_LocalTimes(event) if event is not None and request.method == "GET" else None)
+
+
+class _LocalTimes:
+    """An event's attributes with times shown in Warsaw, to prefill the form."""
+
+    def __init__(self, event):
+        self._event = event
+
+    def __getattr__(self, name):
+        value = getattr(self._event, name)
+        if name in TIME_FIELDS and value is not None:
+            return utc_to_warsaw(value).replace(tzinfo=None)
+        return value
+
+
+def _event_data(form):
+    data = {name: form[name].data for name in EVENT_FIELDS}
+    for name in TIME_FIELDS:
+        if data[name] is not None:
+            data[name] = warsaw_to_utc(data[name])
+    data["max_companions"] = data["max_companions"] or 0
+    data["reserved_for_allies"] = data["reserved_for_allies"] or 0
+    return data
+
+
+def _unique_slug(coalition_id, wanted, event_id=None):
+    slug, number = wanted, 2
+    while db.session.scalar(
+        select(Event.id).where(Event.coalition_id == coalition_id, Event.slug == slug, Event.id != (event_id or 0))
+    ):
+        slug, number = f"{wanted}-{number}", number + 1
+    return slug
+
+
+@bp.route("/nowe", methods=["GET", "POST"])
+def create():
+    form = _form_for()
+    coalitions = all_coalitions()
+    if not coalitions:
+        abort(404)
+    if form.validate_on_submit():
+        coalition = coalitions[0]
+        event = Event(coalition_id=coalition.id, status=EventStatus.DRAFT)
+        event.slug = _unique_slug(coalition.id, form.slug.data or slugify(form.title.data))
+        save_event(event, _event_data(form))
+        flash(_("Zapisano wersję roboczą. Opublikuj wydarzenie, gdy będzie gotowe."), "success")
+        return see_other(url_for("events_panel.detail", event_id=event.id))
+    return render_template("events/panel/form.html", form=form, event=None), 422 if request.method == "POST" else 200
+
+
+@bp.route("/<int:event_id>/edycja", methods=["GET", "POST"])
+def edit(event_id):
+    event = _event_or_404(event_id)
+    form = _form_for(event)
+    if form.validate_on_submit():
+        if form.slug.data:
+            event.slug = _unique_slug(event.coalition_id, form.slug.data, event.id)
+        save_event(event, _event_data(form))
+        flash(_("Zapisano zmiany."), "success")
+        return see_other(url_for("events_panel.detail", event_id=event.id))
+    return render_template("events/panel/form.html", form=form, event=event), 422 if request.method == "POST" else 200
+
+
+@bp.post("/<int:event_id>/publikuj")
+def publish(event_id):
+    publish_event(_event_or_404(event_id))
+    flash(_("Wydarzenie jest opublikowane."), "success")
+    return see_other(url_for("events_panel.detail", event_id=event_id))
+
+
+@bp.post("/<int:event_id>/odwolaj")
+def cancel(event_id):
+    event = _event_or_404(event_id)
+    if request.form.get("confirm") != "tak":
+        flash(_("Zaznacz potwierdzenie, aby odwołać wydarzenie."), "error")
+    else:
+        notified = cancel_event(event)
+        flash(_("Wydarzenie odwołane. Powiadomione osoby: %(count)d.", count=notified), "success")
+    return see_other(url_for("events_panel.detail", event_id=event_id))
+
+
+FILTER_LABELS = {"": _l("Wszystkie")} | {status.value: label for status, label in REGISTRATION_STATUS_LABELS.items()}
+
+
+@bp.get("/<int:event_id>")
+def detail(event_id):
+    event = _event_or_404(event_id)
+    status = request.args.get("stan", "")
+    if status not in FILTER_LABELS:
+        status = ""
+    return render_template(
+        "events/panel/detail.html",
+        event=event,
+        registrations=registrations_for(event, status or None),
+        counts=status_counts(event),
+        taken=places_taken(event),
+        status=status,
+        filter_labels=FILTER_LABELS,
+        statuses=RegistrationStatus,
+    )
+
+
+@bp.post("/zapisy/<int:registration_id>/decyzja")
+def decide(registration_id):
+    registration = db.get_or_404(Registration, registration_id)
+    decision = request.form.get("decision")
+    if decision not in ("approve", "reject"):
+        abort(400)
+    try:
+        decide_registration(registration, decision == "approve", current_user)
+    except RegistrationDecisionNotAllowed:
+        flash(_("To zgłoszenie nie czeka na akceptację."), "error")
+    return see_other(url_for("events_panel.detail", event_id=registration.event_id, stan=request.args.get("stan", "")))
+
+
+@bp.get("/<int:event_id>/zapisy.csv")
+def export_csv(event_id):
+    event = _event_or_404(event_id)
+    labels = {
+        "header": [
+            _("Imię i nazwisko"), _("E-mail"), _("Organizacja"), _("Osoby towarzyszące"), _("Status"),
+            _("Sojusznik/czka"), _("Potrzeby"), _("Kod"), _("Zapis (UTC)"), _("Obecność (UTC)"),
+        ],
+        "yes": _("tak"),
+        "no": _("nie"),
+    }
+    response = make_response(registrations_csv(event, labels).encode("utf-8"))
+    response.mimetype = "text/csv"
+    response.charset = "utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="zapisy-{event.slug}.csv"'
+    return response
+
+
+@bp.route("/<int:event_id>/wiadomosc", methods=["GET", "POST"])
+def message(event_id):
+    event = _event_or_404(event_id)
+    form = EventMessageForm()
+    if form.validate_on_submit():
+        count = message_registrants(event, form.subject.data, form.body.data, form.audience.data)
+        flash(_("Wiadomości w kolejce do wysłania: %(count)d.", count=count), "success")
+        return see_other(url_for("events_panel.detail", event_id=event_id))
+    return render_template("events/panel/message.html", event=event, form=form), 422 if request.method == "POST" else 200
+
+
+@bp.get("/<int:event_id>/wejscie")
+def check_in(event_id):
+    """The door: a phone-sized page with search by name or code; the QR code opens it with ?kod=."""
+    event = _event_or_404(event_id)
+    query = request.args.get("q", "")[:100]
+    code = request.args.get("kod", "")
+    scanned = registration_by_code(event, code) if code else None
+    candidates = check_in_candidates(event, query) if query and not scanned else []
+    return render_page_or_fragment(
+        "events/panel/check_in.html",
+        "events/panel/_check_in_results.html",
+        event=event,
+        query=query,
+        code=code,
+        scanned=scanned,
+        candidates=candidates,
+        attended=sum(1 for r in registrations_for(event, RegistrationStatus.CONFIRMED) if r.attended_at),
+    )
+
+
+@bp.post("/zapisy/<int:registration_id>/obecnosc")
+def attendance(registration_id):
+    registration = db.get_or_404(Registration, registration_id)
+    set_attendance(registration, request.form.get("attended") == "1")
+    if wants_fragment():
+        return render_template("events/panel/_check_in_card.html", registration=registration, event=registration.event)
+    return see_other(url_for("events_panel.check_in", event_id=registration.event_id, q=request.form.get("q", "")))

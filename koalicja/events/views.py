@@ -1,0 +1,182 @@
+from flask import Blueprint, abort, current_app, make_response, render_template, request, session, url_for
+from flask_babel import get_locale
+
+from ..declarations.operations import coalition_by_slug
+from ..extensions import csrf, limiter
+from ..htmx import see_other
+from ..text import render_markdown
+from ..tokens import TokenExpired, TokenInvalid
+from .calendar import event_ics
+from .forms import RegistrationForm
+from .models import EventStatus, RegistrationStatus
+from .notifications import CANCEL_PURPOSE
+from .operations import (
+    HoldExpired,
+    LinkUsed,
+    RegistrationRefused,
+    availability,
+    cancel_registration,
+    confirm_registration,
+    event_by_slug,
+    past_events,
+    places_left,
+    registration_for_confirmation,
+    registration_from_token,
+    register,
+    upcoming_events,
+    waiting_position,
+)
+
+bp = Blueprint("events", __name__)
+
+# Cancel links work until long after the event; their signature is what matters.
+CANCEL_LINK_MAX_AGE = 400 * 86400
+
+
+def _coalition(slug):
+    coalition = coalition_by_slug(slug)
+    if coalition is None:
+        abort(404)
+    return coalition
+
+
+def _event(slug, event_slug):
+    coalition = _coalition(slug)
+    event = event_by_slug(coalition, event_slug)
+    if event is None or event.status == EventStatus.DRAFT:
+        abort(404)
+    return coalition, event
+
+
+def _confirm_max_age():
+    return int(current_app.config["CONFIRM_TOKEN_MAX_AGE_DAYS"] * 86400)
+
+
+@bp.get("/<slug>/wydarzenia")
+def index(slug):
+    coalition = _coalition(slug)
+    events = upcoming_events(coalition)
+    return render_template(
+        "events/index.html",
+        coalition=coalition,
+        events=events,
+        places={event.id: places_left(event) for event in events},
+        has_archive=bool(past_events(coalition)),
+    )
+
+
+@bp.get("/<slug>/wydarzenia/archiwum")
+def archive(slug):
+    coalition = _coalition(slug)
+    return render_template("events/archive.html", coalition=coalition, events=past_events(coalition))
+
+
+@bp.route("/<slug>/wydarzenia/<event_slug>", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token and re-renders with the person's answers
+@limiter.limit("20 per 10 minutes", methods=["POST"])
+def detail(slug, event_slug):
+    coalition, event = _event(slug, event_slug)
+    form = RegistrationForm(max_companions=event.max_companions)
+    refusal = None
+    if form.validate_on_submit():
+        try:
+            result = register(event, form.registration_data(), language=str(get_locale() or "pl"))
+        except RegistrationRefused as refused:
+            refusal = refused.reason
+        else:
+            session["registered"] = {"email": form.email.data, "event": event.id, "new": result.new}
+            return see_other(url_for("events.registered", slug=slug, event_slug=event_slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "events/detail.html",
+        coalition=coalition,
+        event=event,
+        form=form,
+        state=availability(event),
+        refusal=refusal,
+        places=places_left(event),
+        description_html=render_markdown(event.description),
+    ), status
+
+
+@bp.get("/<slug>/wydarzenia/<event_slug>/zapisano")
+def registered(slug, event_slug):
+    coalition, event = _event(slug, event_slug)
+    info = session.pop("registered", None) or {}
+    return render_template("events/registered.html", coalition=coalition, event=event, email=info.get("email"))
+
+
+@bp.get("/<slug>/wydarzenia/<event_slug>/kalendarz.ics")
+def calendar_file(slug, event_slug):
+    _coalition_, event = _event(slug, event_slug)
+    response = make_response(event_ics(event))
+    response.mimetype = "text/calendar"
+    response.headers["Content-Disposition"] = f'attachment; filename="{event.slug}.ics"'
+    return response
+
+
+def _link_problem(problem, registration=None):
+    coalition = registration.event.coalition if registration else None
+    return render_template(
+        "events/link_problem.html", problem=problem, registration=registration, coalition=coalition
+    ), 410 if problem in ("expired", "hold_expired") else 400
+
+
+@bp.route("/wydarzenia/potwierdz/<token>", methods=["GET", "POST"])
+def confirm(token):
+    """GET shows a button (mail scanners open links); the POST confirms."""
+    try:
+        if request.method == "POST":
+            registration = confirm_registration(token, _confirm_max_age())
+            return see_other(url_for("events.confirmed", token=token))
+        registration = registration_for_confirmation(token, _confirm_max_age())
+    except TokenExpired:
+        return _link_problem("expired")
+    except TokenInvalid:
+        return _link_problem("invalid")
+    except LinkUsed as used:
+        return _link_problem("used", used.registration)
+    except HoldExpired as expired:
+        return _link_problem("hold_expired", expired.registration)
+    return render_template(
+        "events/confirm.html", registration=registration, event=registration.event, coalition=registration.event.coalition
+    )
+
+
+@bp.get("/wydarzenia/potwierdzono/<token>")
+def confirmed(token):
+    """After the POST: the same signed token names the registration, whatever its nonce is now."""
+    try:
+        registration = registration_from_token(
+            "registration-confirm", token, _confirm_max_age(), nonce_field="confirm_nonce"
+        )
+    except LinkUsed as used:
+        registration = used.registration
+    except (TokenExpired, TokenInvalid):
+        abort(404)
+    return render_template(
+        "events/confirmed.html",
+        registration=registration,
+        event=registration.event,
+        coalition=registration.event.coalition,
+        position=waiting_position(registration),
+        statuses=RegistrationStatus,
+    )
+
+
+@bp.route("/wydarzenia/rezygnacja/<token>", methods=["GET", "POST"])
+def cancel(token):
+    try:
+        registration = registration_from_token(CANCEL_PURPOSE, token, CANCEL_LINK_MAX_AGE, nonce_field="code")
+    except (TokenExpired, TokenInvalid):
+        return _link_problem("invalid")
+    if request.method == "POST":
+        cancel_registration(registration)
+        return see_other(url_for("events.cancel", token=token))
+    return render_template(
+        "events/cancel.html",
+        registration=registration,
+        event=registration.event,
+        coalition=registration.event.coalition,
+        statuses=RegistrationStatus,
+    )
