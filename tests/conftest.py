@@ -94,6 +94,8 @@ def csrf_token_from(response):
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', response.get_data(as_text=True))
     if match is None:
         match = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
+    if match is None:  # pages without a form still carry the token for htmx requests
+        match = re.search(r'"X-CSRFToken": "([^"]+)"', response.get_data(as_text=True))
     assert match, "no CSRF token on the page"
     return match.group(1)
 

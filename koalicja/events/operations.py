@@ -165,14 +165,18 @@ def status_counts(event):
     return {status: (count, places) for status, count, places in rows}
 
 
-def attended_events(email_key):
-    """Events a person was checked in at, newest first (shown on an ally's record)."""
-    return db.session.scalars(
-        select(Event)
-        .join(Registration, Registration.event_id == Event.id)
-        .where(Registration.email_key == email_key, Registration.attended_at.is_not(None))
+def attended_events(email_keys):
+    """Titles of events each person was checked in at, newest first (shown on an ally's record)."""
+    rows = db.session.execute(
+        select(Registration.email_key, Event.title)
+        .join(Event, Registration.event_id == Event.id)
+        .where(Registration.email_key.in_(set(email_keys)), Registration.attended_at.is_not(None))
         .order_by(Event.starts_at.desc())
     ).all()
+    attended = {}
+    for email_key, title in rows:
+        attended.setdefault(email_key, []).append(title)
+    return attended
 
 
 # ---- changing places (always under the event lock) ----------------------------------------

@@ -77,6 +77,8 @@ def _event_data(form):
     for name in TIME_FIELDS:
         if data[name] is not None:
             data[name] = warsaw_to_utc(data[name])
+    for name in ("summary", "description", "venue", "address", "accessibility"):
+        data[name] = data[name] or ""
     data["max_companions"] = data["max_companions"] or 0
     data["reserved_for_allies"] = data["reserved_for_allies"] or 0
     return data

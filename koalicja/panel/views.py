@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
+from ..events.operations import attended_events
 from ..extensions import csrf, db, limiter
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
@@ -84,6 +85,7 @@ def queue():
         "panel/queue.html",
         "panel/_queue_tabs.html",
         signatures=signatures,
+        attended=attended_events(s.email_key for s in signatures),
         status=status,
         tabs=QUEUE_TABS,
         status_labels=QUEUE_TAB_LABELS,
@@ -109,7 +111,12 @@ def decide(signature_id):
     except DecisionNotAllowed:
         message = _("Tego wpisu nie można teraz zatwierdzić: osoba nie potwierdziła jeszcze podpisu.")
     if wants_fragment():
-        row = render_template("panel/_queue_row.html", signature=signature, row_message=message)
+        row = render_template(
+            "panel/_queue_row.html",
+            signature=signature,
+            row_message=message,
+            attended=attended_events([signature.email_key]),
+        )
         return add_trigger(make_response(row), "queueChanged")
     if message:
         flash(message, "error")
