@@ -54,10 +54,18 @@ def create_app(test_config=None):
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "d MMMM y, HH:mm") if value else ""
     app.jinja_env.filters["date"] = lambda value: format_date(value, "d MMMM y") if value else ""
+    app.jinja_env.filters["time_range"] = time_range
     _register_error_pages(app)
     htmx_helpers.init_app(app)
     cli.init_app(app)
     return app
+
+
+def time_range(start, end):
+    """'12 grudnia 2026, 11:00–15:00', or both dates when the event spans days (Warsaw time)."""
+    if format_date(start) == format_date(end):
+        return f"{format_datetime(start, 'd MMMM y, HH:mm')}–{format_datetime(end, 'HH:mm')}"
+    return f"{format_datetime(start, 'd MMMM y, HH:mm')} – {format_datetime(end, 'd MMMM y, HH:mm')}"
 
 
 def _sqlite_pragmas(connection, _record):

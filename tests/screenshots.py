@@ -53,12 +53,44 @@ def allies(page, base_url):
     page.goto(f"{base_url}/{DEMO_SLUG}/sojusznicy")
 
 
-def queue(page, base_url):
+def log_in(page, base_url):
     page.goto(f"{base_url}/panel/logowanie")
     page.locator("#email").fill(DEMO_COORDINATOR_EMAIL)
     page.locator("#password").fill(DEMO_COORDINATOR_PASSWORD)
     page.locator("#submit").click()
+    page.wait_for_url("**/panel/podpisy")
+
+
+def queue(page, base_url):
+    log_in(page, base_url)
     page.locator("table.queue").wait_for()
+
+
+GALA_PATH = f"/{DEMO_SLUG}/wydarzenia/gala-sojusznikow-sasiedztw"
+
+
+def events_list(page, base_url):
+    page.goto(f"{base_url}/{DEMO_SLUG}/wydarzenia")
+
+
+def event_page(page, base_url):
+    page.goto(base_url + GALA_PATH)
+
+
+def event_form_errors(page, base_url):
+    page.goto(base_url + GALA_PATH)
+    page.locator("#submit").click()
+    page.locator(".error-summary").wait_for()
+
+
+def check_in(page, base_url):
+    """The door on the gala, reached as a coordinator would: panel list, event, check-in, search."""
+    log_in(page, base_url)
+    page.goto(f"{base_url}/panel/wydarzenia/")
+    page.get_by_role("link", name="Gala Sojuszników Sąsiedztw").click()
+    page.get_by_role("link", name="Wejście (check-in)").click()
+    page.locator("#q").fill("Anna")
+    page.locator("#check-in-results .check-in-card").first.wait_for()
 
 
 SHOTS = {
@@ -66,6 +98,10 @@ SHOTS = {
     "sign-form-errors": sign_form_errors,
     "allies": allies,
     "queue": queue,
+    "events-list": events_list,
+    "event-page": event_page,
+    "event-form-errors": event_form_errors,
+    "check-in": check_in,
 }
 
 

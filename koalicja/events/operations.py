@@ -210,7 +210,8 @@ def _promote_waiting(event, now):
         if _fits(event, registration.places, registration.is_ally):
             registration.status = RegistrationStatus.OFFERED
             registration.hold_expires_at = now + timedelta(hours=event.hold_hours)
-            registration.confirm_nonce = secrets.token_hex(8)
+            # An unused link from the first e-mail keeps working for the offer.
+            registration.confirm_nonce = registration.confirm_nonce or secrets.token_hex(8)
             db.session.flush()
             notify_registration_offer(registration)
 
@@ -479,6 +480,14 @@ def check_in_candidates(event, query="", limit=30):
     return db.session.scalars(
         select(Registration).where(*conditions).order_by(Registration.full_name).limit(limit)
     ).all()
+
+
+def attended_count(event):
+    return db.session.scalar(
+        select(func.coalesce(func.sum(1 + Registration.companions), 0)).where(
+            Registration.event_id == event.id, Registration.attended_at.is_not(None)
+        )
+    )
 
 
 def registration_by_code(event, code):

@@ -14,6 +14,7 @@ from .models import REGISTRATION_STATUS_LABELS, Event, EventStatus, Registration
 from .operations import (
     RegistrationDecisionNotAllowed,
     cancel_event,
+    attended_count,
     check_in_candidates,
     decide_registration,
     message_registrants,
@@ -219,7 +220,7 @@ def check_in(event_id):
         code=code,
         scanned=scanned,
         candidates=candidates,
-        attended=sum(1 for r in registrations_for(event, RegistrationStatus.CONFIRMED) if r.attended_at),
+        attended=attended_count(event),
     )
 
 
@@ -228,5 +229,12 @@ def attendance(registration_id):
     registration = db.get_or_404(Registration, registration_id)
     set_attendance(registration, request.form.get("attended") == "1")
     if wants_fragment():
-        return render_template("events/panel/_check_in_card.html", registration=registration, event=registration.event)
+        # The card, and the counter above the results updated out of band.
+        return render_template(
+            "events/panel/_check_in_card.html",
+            registration=registration,
+            event=registration.event,
+            attended=attended_count(registration.event),
+            with_counter=True,
+        )
     return see_other(url_for("events_panel.check_in", event_id=registration.event_id, q=request.form.get("q", "")))
