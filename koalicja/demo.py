@@ -138,9 +138,9 @@ podsumowująca. Koszty przejazdu i noclegu pokrywa projekt.
 def _seed_events(coalition):
     from .events.models import Event, EventStatus, Registration, RegistrationStatus
     from .text import search_key
-    from .timeutil import warsaw_to_utc
+    from .timeutil import warsaw_to_utc, warsaw_today
 
-    today = utc_to_local_date()
+    today = warsaw_today()
     gala_day = today + timedelta(days=21)
     gala = Event(
         coalition=coalition,
@@ -212,8 +212,3 @@ def _seed_events(coalition):
         )
     db.session.commit()
 
-
-def utc_to_local_date():
-    from .timeutil import utc_to_warsaw
-
-    return utc_to_warsaw(utcnow()).date()

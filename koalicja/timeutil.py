@@ -17,3 +17,7 @@ def warsaw_to_utc(local):
 def utc_to_warsaw(moment):
     """Naive UTC as an aware Warsaw time."""
     return moment.replace(tzinfo=timezone.utc).astimezone(WARSAW)
+
+
+def warsaw_today():
+    return utc_to_warsaw(utcnow()).date()

@@ -15,6 +15,13 @@ class EventStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+EVENT_STATUS_LABELS = {
+    EventStatus.DRAFT: _l("wersja robocza"),
+    EventStatus.PUBLISHED: _l("opublikowane"),
+    EventStatus.CANCELLED: _l("odwołane"),
+}
+
+
 class Event(db.Model):
     __table_args__ = (UniqueConstraint("coalition_id", "slug", name="uq_event_coalition_slug"),)
 
@@ -54,6 +61,10 @@ class Event(db.Model):
     @property
     def is_cancelled(self):
         return self.status == EventStatus.CANCELLED
+
+    @property
+    def status_label(self):
+        return EVENT_STATUS_LABELS[EventStatus(self.status)]
 
 
 class RegistrationStatus(StrEnum):
