@@ -41,11 +41,13 @@ def create_app(test_config=None):
     from .events.panel import bp as events_panel_bp
     from .events.views import bp as events_bp
     from .panel.views import bp as panel_bp
+    from .privacy.views import bp as privacy_bp
     from .signatures.views import bp as signatures_bp
 
     # The panel's fixed prefix must win over the coalition slug routes.
     app.register_blueprint(panel_bp)
     app.register_blueprint(events_panel_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(signatures_bp)
     app.register_blueprint(declarations_bp)
@@ -57,6 +59,7 @@ def create_app(test_config=None):
     app.jinja_env.filters["time_range"] = time_range
     _register_error_pages(app)
     htmx_helpers.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
     return app
 

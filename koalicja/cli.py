@@ -76,7 +76,42 @@ def expire_holds_command():
     click.echo(f"Wydarzenia z wygasłymi rezerwacjami: {expire_holds()}")
 
 
+@click.command("purge")
+@click.option("--days", type=int, default=None, help="Override PURGE_AFTER_DAYS (default 14).")
+@with_appcontext
+def purge_command(days):
+    """Delete unconfirmed signatures and registrations older than N days, and delivered mail."""
+    from .privacy.operations import purge
+
+    report = purge(days if days is not None else current_app.config["PURGE_AFTER_DAYS"])
+    click.echo(
+        f"Usunięto: podpisy niepotwierdzone {report.signatures}, zapisy niepotwierdzone {report.registrations}, "
+        f"wiadomości z kolejki {report.messages}"
+    )
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(path):
+    """Consistent copy of the database while the app runs (SQLite online backup; pg_dump for PostgreSQL)."""
+    from .backup import BackupError, backup_database
+
+    try:
+        click.echo(backup_database(path))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def init_app(app):
-    commands = (init_db_command, seed_demo_command, create_coordinator_command, send_mail_command, expire_holds_command)
+    commands = (
+        init_db_command,
+        seed_demo_command,
+        create_coordinator_command,
+        send_mail_command,
+        expire_holds_command,
+        purge_command,
+        backup_command,
+    )
     for command in commands:
         app.cli.add_command(command)

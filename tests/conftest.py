@@ -1,5 +1,6 @@
 import email
 import email.policy
+import os
 import re
 import socket
 
@@ -12,30 +13,92 @@ from koalicja.declarations.models import Coalition, Declaration
 from koalicja.extensions import db
 from koalicja.panel.operations import create_coordinator
 
+from .postgres import MISSING_POSTGRESQL, PostgresCluster, postgresql_bindir
+
 COORDINATOR_EMAIL = "koordynatorka@example.org"
 COORDINATOR_PASSWORD = "bardzo-tajne-haslo"
 
 
+DATABASES = ["sqlite", "postgresql"]
+SCHEMA_TEMPLATE = "koalicja_schema"
+
+
+def _create_schema(url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    """A throw-away PostgreSQL cluster for the session (tests/postgres.py), with the schema in a template.
+
+    Without Debian's `postgresql` package the PostgreSQL variants are skipped, except on CI
+    (`CI=true`), where a missing database server is a broken setup.
+    """
+    bindir = postgresql_bindir()
+    if bindir is None:
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(MISSING_POSTGRESQL, pytrace=False)
+        pytest.skip(MISSING_POSTGRESQL)
+    cluster = PostgresCluster(bindir, free_port()).start()
+    try:
+        cluster.create_template(SCHEMA_TEMPLATE, _create_schema)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=DATABASES)
+def database(request):
+    """The engine this test runs on: every test that touches the database runs on both."""
+    return request.param
+
+
 @pytest.fixture
-def app(tmp_path):
+def database_url(database, tmp_path, request):
+    """A fresh, empty database (no tables) on the test's engine, for tests that build their own app."""
+    if database == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        return
+    cluster = request.getfixturevalue("postgresql")
+    url = cluster.create_database()
+    yield url
+    cluster.drop_database(url)
+
+
+@pytest.fixture
+def app(database, tmp_path, request):
+    if database == "postgresql":
+        cluster = request.getfixturevalue("postgresql")
+        database_uri = cluster.create_database(template=SCHEMA_TEMPLATE)  # the schema comes with the copy
+    else:
+        database_uri = f"sqlite:///{tmp_path / 'test.sqlite'}"
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}",
+            "SQLALCHEMY_DATABASE_URI": database_uri,
             "MAIL_BACKEND": "file",
             "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
             "RATELIMIT_ENABLED": False,
+            "BOT_TRAP_ENABLED": False,  # tests submit at machine speed; tests/security turn it on
             "BASE_URL": "http://koalicja.test",
         }
     )
     # No app context stays pushed: each test request must get its own, as in production
     # (a shared one would carry `g`, and with it the CSRF token, from request to request).
-    with app.app_context():
-        db.create_all()
+    if database == "sqlite":
+        with app.app_context():
+            db.create_all()
     yield app
     with app.app_context():
-        db.drop_all()
+        if database == "sqlite":
+            db.drop_all()
+        db.engine.dispose()
+    if database == "postgresql":
+        cluster.drop_database(database_uri)
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
 from ..forms import Form
+from ..security import BotTrapMixin
 from ..signatures.forms import email_field, max_length, plain_text, strip
 from ..text import search_key
 from .operations import AUDIENCE_ALL, AUDIENCE_HOLDING_PLACE
 
 
-class RegistrationForm(Form):
+class RegistrationForm(BotTrapMixin, Form):
     full_name = StringField(
         _l("Imię i nazwisko"),
         render_kw={"autocomplete": "name"},

@@ -420,6 +420,25 @@ def decide_registration(registration, approve, coordinator, now=None):
     return registration
 
 
+def forget_unconfirmed_registrations(cutoff, now=None):
+    """Delete registrations whose address was never confirmed, made before `cutoff`.
+
+    A deleted registration may have held a place: each event is locked and its waiting
+    list moves up, as after a cancellation.
+    """
+    now = now or utcnow()
+    stale = Registration.email_confirmed_at.is_(None) & (Registration.created_at < cutoff)
+    event_ids = db.session.scalars(select(Registration.event_id).where(stale).distinct()).all()
+    removed = 0
+    for event in db.session.scalars(select(Event).where(Event.id.in_(event_ids))).all():
+        _lock(event)
+        removed += db.session.execute(db.delete(Registration).where(Registration.event_id == event.id, stale)).rowcount
+        _expire_stale_holds(event, now)
+        _promote_waiting(event, now)
+        db.session.commit()
+    return removed
+
+
 # ---- coordinators' event management ----------------------------------------------------
 
 

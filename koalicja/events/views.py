@@ -3,6 +3,7 @@ from flask_babel import get_locale
 
 from ..declarations.operations import coalition_by_slug
 from ..extensions import csrf, limiter
+from ..security import submitted_mailbox
 from ..htmx import see_other
 from ..text import render_markdown
 from ..tokens import TokenExpired, TokenInvalid
@@ -74,10 +75,13 @@ def archive(slug):
 @bp.route("/<slug>/wydarzenia/<event_slug>", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token and re-renders with the person's answers
 @limiter.limit("20 per 10 minutes", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=submitted_mailbox)
 def detail(slug, event_slug):
     coalition, event = _event(slug, event_slug)
     form = RegistrationForm(max_companions=event.max_companions)
     refusal = None
+    if form.is_submitted() and form.is_bot:
+        return see_other(url_for("events.registered", slug=slug, event_slug=event_slug))
     if form.validate_on_submit():
         try:
             result = register(event, form.registration_data(), language=str(get_locale() or "pl"))

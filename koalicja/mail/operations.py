@@ -128,3 +128,13 @@ def deliver_due(limit=200):
                 _record_failure(row, error, report)
         db.session.commit()
     return report
+
+
+def forget_delivered_mail(failed_cutoff):
+    """Sent messages are gone from the outbox at once; failed ones after `failed_cutoff`."""
+    sent = db.session.execute(db.delete(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENT)).rowcount
+    failed = db.session.execute(
+        db.delete(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED, OutboxMessage.created_at < failed_cutoff)
+    ).rowcount
+    db.session.commit()
+    return sent + failed

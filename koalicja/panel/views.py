@@ -6,11 +6,12 @@ from sqlalchemy import func, select
 
 from ..events.operations import attended_events
 from ..extensions import csrf, db, limiter
+from ..security import submitted_mailbox
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import Decision, DecisionNotAllowed, decide_signature, decide_signatures
-from .forms import LoginForm
-from .operations import authenticate
+from .forms import LoginForm, PasswordChangeForm
+from .operations import authenticate, set_password
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
 
@@ -36,9 +37,15 @@ def _safe_next(target):
     return url_for("panel.queue")
 
 
+def _login_failed(response):
+    return response.status_code != 303
+
+
 @bp.route("/logowanie", methods=["GET", "POST"])
 @csrf.exempt  # LoginForm checks the token itself and re-renders with a message
 @limiter.limit("10 per minute", methods=["POST"])
+# Lock-out: 5 failed attempts for one address in 15 minutes, whether or not the account exists.
+@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=submitted_mailbox, deduct_when=_login_failed)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -50,6 +57,24 @@ def login():
         form.password.errors.append(_("Nieprawidłowy e-mail lub hasło."))
     status = 422 if request.method == "POST" else 200
     return render_template("panel/login.html", form=form), status
+
+
+@bp.route("/haslo", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """A new password ends every other session: they were signed in with the old token."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if authenticate(current_user.email, form.current_password.data) is None:
+            form.current_password.errors.append(_("Obecne hasło jest nieprawidłowe."))
+        else:
+            set_password(current_user, form.new_password.data)
+            db.session.commit()
+            login_user(current_user)  # this browser stays signed in under the new token
+            flash(_("Hasło zmienione. Inne zalogowane urządzenia zostały wylogowane."), "success")
+            return see_other(url_for("panel.queue"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("panel/password.html", form=form), status
 
 
 @bp.post("/wyloguj")

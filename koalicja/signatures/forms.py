@@ -4,6 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..forms import Form
+from ..security import BotTrapMixin
 from .models import SECTOR_LABELS, SignerKind
 
 
@@ -38,7 +39,7 @@ def email_field(description=""):
     )
 
 
-class SignatureForm(Form):
+class SignatureForm(BotTrapMixin, Form):
     kind = RadioField(
         _l("Podpisuję"),
         choices=[

@@ -38,6 +38,7 @@ class SignatureStatus(StrEnum):
     CONFIRMED = "confirmed"  # waiting for a coordinator
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the signer withdrew; personal data erased, the row stays as a count
 
 
 STATUS_LABELS = {
@@ -45,6 +46,7 @@ STATUS_LABELS = {
     SignatureStatus.CONFIRMED: _l("Czeka na decyzję"),
     SignatureStatus.APPROVED: _l("Zatwierdzony"),
     SignatureStatus.REJECTED: _l("Odrzucony"),
+    SignatureStatus.WITHDRAWN: _l("Wycofany przez osobę podpisującą"),
 }
 
 
@@ -81,6 +83,9 @@ class Signature(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=SignatureStatus.UNCONFIRMED, index=True)
     # Part of every confirmation token; cleared on use, so a link works only once.
     confirm_nonce: Mapped[str | None] = mapped_column(String(32))
+    # Part of the withdrawal links in every e-mail to the signer; cleared once withdrawn.
+    withdraw_nonce: Mapped[str | None] = mapped_column(String(32))
+    withdrawn_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
     last_mailed_at: Mapped[datetime | None]

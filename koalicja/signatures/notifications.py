@@ -1,4 +1,6 @@
 """E-mails to signers. Each is queued in the outbox inside the caller's transaction."""
+import secrets
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -8,47 +10,65 @@ from ..mail.operations import queue_mail
 from ..tokens import make_token
 
 CONFIRM_PURPOSE = "signature-confirm"
+WITHDRAW_PURPOSE = "signature-withdraw"
 
 
 def confirmation_token(signature):
     return make_token(CONFIRM_PURPOSE, {"s": signature.id, "n": signature.confirm_nonce})
 
 
-def notify_confirmation_link(signature):
+def withdraw_url(signature):
+    if signature.withdraw_nonce is None:  # rows from before withdrawal links existed
+        signature.withdraw_nonce = secrets.token_hex(8)
+    token = make_token(WITHDRAW_PURPOSE, {"s": signature.id, "n": signature.withdraw_nonce})
+    return external_url("signatures.withdraw", token=token)
+
+
+def _send(signature, subject, template, **context):
+    """Every e-mail to a signer carries the link to withdraw the signature (RODO art. 7(3))."""
     coalition = signature.declaration.coalition
     with force_locale(signature.language):
         queue_mail(
             signature.email,
-            _("Potwierdź podpis pod deklaracją: %(coalition)s", coalition=coalition.name),
-            "signature_confirm_to_signer",
+            subject(coalition),
+            template,
             signature=signature,
             coalition=coalition,
-            confirm_url=external_url("signatures.confirm", token=confirmation_token(signature)),
-            max_age_days=int(current_app.config["CONFIRM_TOKEN_MAX_AGE_DAYS"]),
+            withdraw_url=withdraw_url(signature),
+            allies_url=external_url("declarations.allies", slug=coalition.slug),
+            **context,
         )
+
+
+def notify_confirmation_link(signature):
+    _send(
+        signature,
+        lambda coalition: _("Potwierdź podpis pod deklaracją: %(coalition)s", coalition=coalition.name),
+        "signature_confirm_to_signer",
+        confirm_url=external_url("signatures.confirm", token=confirmation_token(signature)),
+        max_age_days=int(current_app.config["CONFIRM_TOKEN_MAX_AGE_DAYS"]),
+    )
 
 
 def notify_already_signed(signature):
-    coalition = signature.declaration.coalition
-    with force_locale(signature.language):
-        queue_mail(
-            signature.email,
-            _("Twój podpis pod deklaracją jest już zapisany: %(coalition)s", coalition=coalition.name),
-            "signature_already_signed_to_signer",
-            signature=signature,
-            coalition=coalition,
-            allies_url=external_url("declarations.allies", slug=coalition.slug),
-        )
+    _send(
+        signature,
+        lambda coalition: _("Twój podpis pod deklaracją jest już zapisany: %(coalition)s", coalition=coalition.name),
+        "signature_already_signed_to_signer",
+    )
 
 
 def notify_signature_approved(signature):
-    coalition = signature.declaration.coalition
-    with force_locale(signature.language):
-        queue_mail(
-            signature.email,
-            _("Witamy w gronie sojuszników: %(coalition)s", coalition=coalition.name),
-            "signature_approved_to_signer",
-            signature=signature,
-            coalition=coalition,
-            allies_url=external_url("declarations.allies", slug=coalition.slug),
-        )
+    _send(
+        signature,
+        lambda coalition: _("Witamy w gronie sojuszników: %(coalition)s", coalition=coalition.name),
+        "signature_approved_to_signer",
+    )
+
+
+def notify_withdraw_link(signature):
+    _send(
+        signature,
+        lambda coalition: _("Link do wycofania podpisu: %(coalition)s", coalition=coalition.name),
+        "signature_withdraw_link_to_signer",
+    )

@@ -21,9 +21,11 @@ from ..tokens import TokenInvalid, read_token
 from .models import Signature, SignatureStatus, SignerKind
 from .notifications import (
     CONFIRM_PURPOSE,
+    WITHDRAW_PURPOSE,
     notify_already_signed,
     notify_confirmation_link,
     notify_signature_approved,
+    notify_withdraw_link,
 )
 
 # A second sign-up with the same address within this time sends no further e-mail,
@@ -88,6 +90,7 @@ def sign_declaration(declaration, data, privacy_notice_text="", language="pl"):
             language=language,
             status=SignatureStatus.UNCONFIRMED,
             confirm_nonce=secrets.token_hex(8),
+            withdraw_nonce=secrets.token_hex(8),
             last_mailed_at=utcnow(),
         )
         db.session.add(signature)
@@ -246,3 +249,77 @@ def decide_signatures(signature_ids, decision, coordinator):
         decided += 1
     db.session.commit()
     return decided, len(set(signature_ids)) - decided
+
+
+# ---- withdrawal (RODO art. 7(3) and 17) --------------------------------------------------
+
+WITHDRAW_LINK_MAX_AGE = 400 * 86400  # a link in an old e-mail still works a year later
+
+
+class AlreadyWithdrawn(Exception):
+    pass
+
+
+def signature_for_withdrawal(token):
+    payload = read_token(WITHDRAW_PURPOSE, token, WITHDRAW_LINK_MAX_AGE)
+    signature_id = payload.get("s") if isinstance(payload, dict) else None
+    signature = db.session.get(Signature, signature_id) if isinstance(signature_id, int) else None
+    if signature is None:
+        raise TokenInvalid
+    if signature.status == SignatureStatus.WITHDRAWN or signature.withdraw_nonce is None:
+        raise AlreadyWithdrawn
+    if not secrets.compare_digest(str(payload.get("n")), signature.withdraw_nonce):
+        raise TokenInvalid
+    return signature
+
+
+def withdraw_signature(signature, now=None):
+    """Take the signature off the list and erase the person's data.
+
+    What stays is what is not personal: that a signature of this kind (and sector) existed
+    under this declaration and was withdrawn on this date. Mail still waiting to go to the
+    address is dropped too.
+    """
+    from ..mail.models import OutboxMessage, OutboxStatus
+
+    now = now or utcnow()
+    db.session.execute(
+        db.delete(OutboxMessage).where(
+            OutboxMessage.recipient == signature.email, OutboxMessage.status == OutboxStatus.PENDING
+        )
+    )
+    signature.status = SignatureStatus.WITHDRAWN
+    signature.withdrawn_at = now
+    signature.full_name = ""
+    signature.email = ""
+    signature.email_key = f"withdrawn:{signature.id}"
+    signature.city = signature.district = signature.organisation_name = signature.role = ""
+    signature.authorised = signature.public_name = signature.public_organisation = False
+    signature.consents = {"withdrawn_at": now.isoformat(timespec="seconds") + "Z"}
+    signature.confirm_nonce = signature.withdraw_nonce = None
+    refresh_listing(signature)
+    db.session.commit()
+    return signature
+
+
+def send_withdraw_links(email):
+    """E-mail a withdrawal link for every signature of this mailbox; say nothing either way."""
+    signatures = db.session.scalars(
+        select(Signature).where(Signature.email_key == mailbox_key(email), Signature.status != SignatureStatus.WITHDRAWN)
+    ).all()
+    now = utcnow()
+    for signature in signatures:
+        if signature.last_mailed_at and now - signature.last_mailed_at < REMAIL_INTERVAL:
+            continue
+        signature.last_mailed_at = now
+        notify_withdraw_link(signature)
+    db.session.commit()
+
+
+def forget_unconfirmed_signatures(cutoff):
+    """Delete signatures never confirmed by e-mail and created before `cutoff`; returns how many."""
+    result = db.session.execute(
+        db.delete(Signature).where(Signature.status == SignatureStatus.UNCONFIRMED, Signature.created_at < cutoff)
+    )
+    db.session.commit()
+    return result.rowcount

@@ -4,15 +4,20 @@ from flask_babel import get_locale
 from ..declarations.operations import coalition_by_slug
 from ..declarations.views import privacy_notice_text
 from ..extensions import csrf, limiter
+from ..security import submitted_mailbox
 from ..htmx import see_other
 from ..tokens import TokenExpired, TokenInvalid
 from .forms import EmailOnlyForm, SignatureForm
 from .operations import (
+    AlreadyWithdrawn,
     LinkUsed,
     confirm_signature,
     resend_confirmation_links,
+    send_withdraw_links,
     sign_declaration,
     signature_for_confirmation,
+    signature_for_withdrawal,
+    withdraw_signature,
 )
 
 bp = Blueprint("signatures", __name__)
@@ -30,9 +35,12 @@ def _coalition_and_declaration(slug):
 @bp.route("/<slug>/podpisz", methods=["GET", "POST"])
 @csrf.exempt
 @limiter.limit("30 per 10 minutes", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=submitted_mailbox)
 def sign(slug):
     coalition, declaration = _coalition_and_declaration(slug)
     form = SignatureForm()
+    if form.is_submitted() and form.is_bot:
+        return see_other(url_for("signatures.check_inbox", slug=slug))  # looks like success, stores nothing
     if form.validate_on_submit():
         sign_declaration(
             declaration,
@@ -96,6 +104,7 @@ def confirmed(slug):
 @bp.route("/nowy-link", methods=["GET", "POST"])
 @csrf.exempt
 @limiter.limit("10 per 10 minutes", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=submitted_mailbox)
 def new_link():
     form = EmailOnlyForm()
     if form.validate_on_submit():
@@ -109,3 +118,38 @@ def new_link():
 @bp.get("/nowy-link/wyslany")
 def new_link_sent():
     return render_template("signatures/new_link_sent.html", email=session.pop("signed_email", None))
+
+
+@bp.route("/wycofaj/<token>", methods=["GET", "POST"])
+def withdraw(token):
+    """GET shows what will happen and a button; the POST withdraws and erases."""
+    try:
+        signature = signature_for_withdrawal(token)
+    except AlreadyWithdrawn:
+        return render_template("signatures/withdrawn.html", already=True)
+    except (TokenExpired, TokenInvalid):
+        return render_template("signatures/withdraw_request.html", form=EmailOnlyForm(), invalid_link=True), 400
+    if request.method == "POST":
+        withdraw_signature(signature)
+        return see_other(url_for("signatures.withdrawn"))
+    return render_template("signatures/withdraw.html", signature=signature, coalition=signature.declaration.coalition)
+
+
+@bp.get("/wycofano")
+def withdrawn():
+    return render_template("signatures/withdrawn.html", already=False)
+
+
+@bp.route("/wycofaj", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit("10 per 10 minutes", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=submitted_mailbox)
+def withdraw_request():
+    """Ask for withdrawal links by e-mail; the answer is the same whether the address signed or not."""
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        send_withdraw_links(form.email.data)
+        session["signed_email"] = form.email.data
+        return see_other(url_for("signatures.new_link_sent"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("signatures/withdraw_request.html", form=form, invalid_link=False), status

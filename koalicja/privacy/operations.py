@@ -1,0 +1,94 @@
+"""RODO duties that cut across domain areas: retention (purge) and the right of access (export)."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ..events.models import Registration
+from ..events.operations import forget_unconfirmed_registrations
+from ..extensions import db
+from ..mail.addresses import mailbox_key
+from ..mail.models import OutboxMessage
+from ..mail.operations import forget_delivered_mail
+from ..signatures.models import Signature
+from ..signatures.operations import forget_unconfirmed_signatures
+from ..timeutil import utcnow
+
+
+@dataclass
+class PurgeReport:
+    signatures: int
+    registrations: int
+    messages: int
+
+
+def purge(after_days, now=None):
+    cutoff = (now or utcnow()) - timedelta(days=after_days)
+    return PurgeReport(
+        signatures=forget_unconfirmed_signatures(cutoff),
+        registrations=forget_unconfirmed_registrations(cutoff, now=now),
+        messages=forget_delivered_mail(cutoff),
+    )
+
+
+def _iso(value):
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def personal_data_export(email):
+    """Everything stored about one mailbox, for a request under RODO art. 15."""
+    key = mailbox_key(email)
+    signatures = db.session.scalars(select(Signature).where(Signature.email_key == key).order_by(Signature.id)).all()
+    registrations = db.session.scalars(
+        select(Registration).where(Registration.email_key == key).order_by(Registration.id)
+    ).all()
+    addresses = {s.email for s in signatures} | {r.email for r in registrations} | {email.strip()}
+    messages = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient.in_(addresses)).order_by(OutboxMessage.id)
+    ).all()
+    return {
+        "email": email.strip(),
+        "generated_at": _iso(utcnow()),
+        "signatures": [
+            {
+                "coalition": s.declaration.coalition.name,
+                "declaration": s.declaration.title,
+                "kind": s.kind,
+                "full_name": s.full_name,
+                "email": s.email,
+                "city": s.city,
+                "district": s.district,
+                "organisation_name": s.organisation_name,
+                "role": s.role,
+                "sector": s.sector,
+                "public_name": s.public_name,
+                "public_organisation": s.public_organisation,
+                "status": s.status,
+                "consents": s.consents,
+                "created_at": _iso(s.created_at),
+                "confirmed_at": _iso(s.confirmed_at),
+                "decided_at": _iso(s.decided_at),
+            }
+            for s in signatures
+        ],
+        "event_registrations": [
+            {
+                "event": r.event.title,
+                "event_starts_at": _iso(r.event.starts_at),
+                "full_name": r.full_name,
+                "email": r.email,
+                "organisation": r.organisation,
+                "companions": r.companions,
+                "needs": r.needs,
+                "status": r.status,
+                "consents": r.consents,
+                "created_at": _iso(r.created_at),
+                "attended_at": _iso(r.attended_at),
+            }
+            for r in registrations
+        ],
+        "emails_in_outbox": [
+            {"subject": m.subject, "status": m.status, "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at)}
+            for m in messages
+        ],
+    }

@@ -1,0 +1,95 @@
+"""Defences that every page shares: response headers, bot traps, per-address rate-limit keys."""
+import time
+
+from flask import current_app, request
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+from wtforms import HiddenField, StringField
+from wtforms.validators import ValidationError
+
+from .mail.addresses import mailbox_key
+
+# No inline script or style anywhere: htmx is configured by a <meta> tag and its own
+# indicator styles are off, so this policy needs no exceptions.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def init_app(app):
+    https = app.config["BASE_URL"].startswith("https://")
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        # Links in e-mails carry tokens: never hand the full URL to another site.
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if https:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.blueprint in ("panel", "events_panel", "privacy") or request.endpoint in _TOKEN_PAGES:
+            # Personal data and one-time links must not stay in shared caches or the back button.
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+_TOKEN_PAGES = {"signatures.confirm", "signatures.withdraw", "events.confirm", "events.cancel", "events.confirmed"}
+
+
+def submitted_mailbox():
+    """Rate-limit key: the mailbox typed into the form, so one address cannot be flooded from many IPs."""
+    address = (request.form.get("email") or "").strip()
+    return "mailbox:" + (mailbox_key(address) if "@" in address else address.lower())[:254]
+
+
+def _clock():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="koalicja.form-clock")
+
+
+class BotTrapMixin:
+    """A honeypot field people never see and a signed start time: bots fill everything at once.
+
+    Mixed into public forms. `is_bot` is set when the honeypot was filled (the view then
+    pretends success and stores nothing); a form sent faster than MIN_FILL_SECONDS gets a
+    polite error and keeps the person's answers.
+    """
+
+    MIN_FILL_SECONDS = 3
+
+    website = StringField(_l("Zostaw to pole puste"))
+    form_started = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted() or not self.form_started.data:
+            self.form_started.data = _clock().dumps(time.time())
+
+    @property
+    def is_bot(self):
+        return bool((self.website.data or "").strip())
+
+    def validate_form_started(self, field):
+        if not current_app.config.get("BOT_TRAP_ENABLED", True):
+            return
+        try:
+            started = float(_clock().loads(field.data or ""))
+        except (BadSignature, TypeError, ValueError):
+            started = None
+        if started is None or time.time() - started < self.MIN_FILL_SECONDS:
+            field.data = _clock().dumps(time.time())
+            raise ValidationError(_l("Formularz został wysłany bardzo szybko. Sprawdź dane i wyślij go jeszcze raz."))
