@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test browser screenshots clean
+.PHONY: run test install install-test browser postgresql screenshots bench scan clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,23 @@ browser:
 	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	else echo "Brak przeglądarki: zainstaluj pakiet 'chromium' (sudo apt-get install chromium), inaczej testy w przeglądarce zostaną pominięte."; fi
 
-test: install-test browser
+# Debian's PostgreSQL for the tests on PostgreSQL (each session starts its own throw-away
+# cluster on 127.0.0.1); installed with apt when we are root.
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	else echo "Brak PostgreSQL: zainstaluj pakiet 'postgresql' (sudo apt-get install postgresql), inaczej testy na PostgreSQL zostaną pominięte."; fi
+
+test: install-test browser postgresql
 	$(BIN)/python -m pytest -q
 
 screenshots: install-test browser
 	$(BIN)/python -m tests.screenshots docs/screenshots
+
+# A real web vulnerability scanner (Debian's wapiti) against the app on 127.0.0.1; see docs/security.md.
+scan: install-test
+	@command -v wapiti >/dev/null || (apt-get update -qq && apt-get install -y -qq wapiti >/dev/null)
+	$(BIN)/python -m tests.security_scan
 
 clean:
 	rm -rf $(VENV) *.egg-info

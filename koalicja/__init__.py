@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 
-from . import cli
+from . import cli, serving
 from . import htmx as htmx_helpers
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
@@ -60,6 +60,7 @@ def create_app(test_config=None):
     _register_error_pages(app)
     htmx_helpers.init_app(app)
     security.init_app(app)
+    serving.init_app(app)  # cached pages, static files, gzip, /zdrowie, access log (koalicja/serving.py)
     cli.init_app(app)
     return app
 
@@ -71,20 +72,22 @@ def time_range(start, end):
     return f"{format_datetime(start, 'd MMMM y, HH:mm')} – {format_datetime(end, 'd MMMM y, HH:mm')}"
 
 
-def _sqlite_pragmas(connection, _record):
-    cursor = connection.cursor()
-    # WAL lets pages be read while a registration is written; writers wait for each other
-    # (busy_timeout) instead of failing, which the event-capacity lock relies on.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def _tune_sqlite(app):
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with app.app_context():
-            sqlalchemy_event.listen(db.engine, "connect", _sqlite_pragmas)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    busy_timeout = int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
+
+    def pragmas(connection, _record):
+        cursor = connection.cursor()
+        # WAL lets pages be read while a registration is written; writers wait for each other
+        # (busy_timeout) instead of failing, which the event-capacity lock relies on.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    with app.app_context():
+        sqlalchemy_event.listen(db.engine, "connect", pragmas)
 
 
 def _init_login(app):

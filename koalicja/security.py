@@ -1,7 +1,7 @@
 """Defences that every page shares: response headers, bot traps, per-address rate-limit keys."""
 import time
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import HiddenField, StringField
@@ -27,8 +27,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def _has_nul(values):
+    return any("\x00" in value for value in values)
+
+
 def init_app(app):
     https = app.config["BASE_URL"].startswith("https://")
+
+    @app.before_request
+    def refuse_nul_bytes():
+        # No text a person types contains NUL; PostgreSQL refuses it outright, so stop it here.
+        if "\x00" in request.path or _has_nul(request.args.values()) or (
+            request.method == "POST" and _has_nul(request.form.values())
+        ):
+            abort(400)
 
     @app.after_request
     def security_headers(response):

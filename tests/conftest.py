@@ -69,7 +69,13 @@ def database_url(database, tmp_path, request):
 
 
 @pytest.fixture
-def app(database, tmp_path, request):
+def app_config():
+    """Extra configuration for the `app` fixture; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def app(database, tmp_path, request, app_config):
     if database == "postgresql":
         cluster = request.getfixturevalue("postgresql")
         database_uri = cluster.create_database(template=SCHEMA_TEMPLATE)  # the schema comes with the copy
@@ -85,6 +91,7 @@ def app(database, tmp_path, request):
             "RATELIMIT_ENABLED": False,
             "BOT_TRAP_ENABLED": False,  # tests submit at machine speed; tests/security turn it on
             "BASE_URL": "http://koalicja.test",
+            **app_config,
         }
     )
     # No app context stays pushed: each test request must get its own, as in production

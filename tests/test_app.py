@@ -36,8 +36,8 @@ def test_environment_configures_database_smtp_and_links(monkeypatch, tmp_path):
     assert config["SESSION_COOKIE_SECURE"] is True
 
 
-def test_init_db_and_seed_demo_give_a_working_demo(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.sqlite'}"})
+def test_init_db_and_seed_demo_give_a_working_demo(database_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url})
     runner = app.test_cli_runner()
     assert runner.invoke(args=["init-db"]).exit_code == 0
     result = runner.invoke(args=["seed-demo"])
@@ -49,6 +49,8 @@ def test_init_db_and_seed_demo_give_a_working_demo(tmp_path):
     client = app.test_client()
     assert "Koalicja na rzecz sąsiedztw" in client.get("/sasiedztwa/").get_data(as_text=True)
     assert client.get("/sasiedztwa/sojusznicy").get_data(as_text=True).count('class="ally"') == 8
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_static_htmx_is_served_from_this_site(client):
@@ -57,15 +59,17 @@ def test_static_htmx_is_served_from_this_site(client):
         assert b"htmx" in response.data[:2000]
 
 
-def test_migrations_reach_exactly_the_models(tmp_path):
-    """An empty database migrated to head has every table, column and index the models declare."""
+def test_migrations_reach_exactly_the_models(database_url):
+    """An empty database migrated to head has every table, column and index the models declare (SQLite and PostgreSQL)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from flask_migrate import upgrade
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite'}"})
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+        db.engine.dispose()
     assert differences == []

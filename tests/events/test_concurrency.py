@@ -54,8 +54,8 @@ def _start_server(database_url, port, log):
     raise RuntimeError(f"gunicorn did not start; see {log.name}")
 
 
-def test_capacity_holds_under_200_simultaneous_registrations(tmp_path, database_url=None):
-    database_url = database_url or f"sqlite:///{tmp_path / 'concurrency.sqlite'}"
+def test_capacity_holds_under_200_simultaneous_registrations(tmp_path, database_url):
+    """On SQLite and on PostgreSQL (the `database_url` fixture: a fresh, empty database on each)."""
     app = create_app({"TESTING": True, "SECRET_KEY": "concurrency-test", "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
         db.create_all()
@@ -115,4 +115,6 @@ def test_capacity_holds_under_200_simultaneous_registrations(tmp_path, database_
         waiting = db.session.scalar(select(func.count(Registration.id)).where(Registration.status == RegistrationStatus.WAITING))
         total = db.session.scalar(select(func.count(Registration.id)))
         emails = db.session.scalar(select(func.count(func.distinct(Registration.email))))
+        db.session.remove()
+        db.engine.dispose()
     assert (held, waiting, total, emails) == (CAPACITY, PEOPLE - CAPACITY, PEOPLE, PEOPLE)

@@ -1,0 +1,647 @@
+"""Serving in production: cached pages, static files, compression, health check, access log.
+
+- **Data version.** One row (`data_version`) counts writes. Every transaction that changes
+  what a page can show (anything but the outbox and coordinator accounts) bumps it just
+  before it commits, in the same transaction, so the new data and the new version become
+  visible together. A request reads the version first and the data after it, so whatever
+  it renders is at least as new as the version it is filed under.
+- **Page cache.** Public pages (and a few coordinator pages, per coordinator) are rendered
+  once per data version and kept in the worker's memory. Per-request values (the CSRF
+  token, the bot trap's start time) are rendered as placeholders and filled in for each
+  response. Pages that depend on the clock (events) are also keyed on a 30-second slot.
+  A write makes every cached page unreachable at once: nothing withdrawn or rejected is
+  ever served from the cache.
+- **Conditional requests.** Public pages carry an ETag built from the data version, the
+  page and the visitor's CSRF secret; a browser that sends it back gets 304 until the data
+  changes.
+- **Compression.** Pages are gzipped when the client accepts it. Secrets in a page (the
+  CSRF token) are compressed in their own deflate blocks with a fresh dictionary, so the
+  size of a response does not reveal them (BREACH); the rest of a cached page is compressed
+  once. Coordinator pages are not compressed: they mix personal data with typed searches.
+- **Static files** get a content hash in their URL (`?v=…`); with the current hash they
+  are cacheable for a year, without it they must be revalidated. They are kept gzipped.
+- **Health:** `/zdrowie` answers 200 `{"status": "ok"}` when the database answers, else 503.
+- **Access log:** one JSON line per request on stderr (logger `koalicja.access`): method,
+  path (one-time tokens replaced by their route pattern), endpoint, status, duration in ms,
+  bytes, cache outcome. No query strings, addresses, cookies or user agents.
+"""
+import functools
+import hashlib
+import json
+import logging
+import mimetypes
+import os
+import re
+import secrets
+import struct
+import sys
+import threading
+import time
+import weakref
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import current_app, g, jsonify, request, session
+from flask_login import current_user
+from sqlalchemy import DDL, BigInteger, create_engine, event, text, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.exceptions import NotFound
+from werkzeug.security import safe_join
+
+from .extensions import db, limiter
+
+EXTENSION = "koalicja.serving"
+access_log = logging.getLogger("koalicja.access")
+
+# Tables whose changes no cached page shows: writing them leaves the data version alone.
+UNVERSIONED_TABLES = frozenset({"data_version", "outbox_message", "coordinator", "alembic_version"})
+
+# Pages cached per data version. "clock": also keyed on a 30-second slot (they show what is
+# open or upcoming now). "per_user": coordinator pages, keyed on the signed-in coordinator.
+CACHED_PAGES = {
+    "declarations.home": {},
+    "declarations.allies": {},
+    "declarations.privacy": {},
+    "signatures.sign": {},
+    "events.index": {"clock": True},
+    "events.archive": {"clock": True},
+    "events.detail": {"clock": True},
+    "panel.queue": {"per_user": True},
+    "events_panel.detail": {"per_user": True},
+    "events_panel.check_in": {"per_user": True},
+}
+CLOCK_SLOT_SECONDS = 30
+COMPRESSIBLE = frozenset(
+    {"text/html", "text/css", "text/plain", "text/csv", "text/calendar", "application/json", "application/javascript",
+     "text/javascript", "image/svg+xml"}
+)
+MIN_COMPRESS_BYTES = 500
+PRIVATE_BLUEPRINTS = frozenset({"panel", "events_panel", "privacy"})
+STATIC_MAX_AGE = 365 * 86400
+
+
+# ---- the data version -------------------------------------------------------------------
+
+
+class DataVersion(db.Model):
+    """A single row counting writes; cached pages and ETags are keyed on it."""
+
+    __tablename__ = "data_version"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# create_all (tests, new SQLite files) gets the row too; the migration inserts it likewise.
+event.listen(DataVersion.__table__, "after_create", DDL("INSERT INTO data_version (id, version) VALUES (1, 0)"))
+
+_BUMP = update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1)
+_FLAG = "koalicja.data_changed"
+
+
+def _note_flushed_writes(session, _flush_context):
+    if session.info.get(_FLAG):
+        return
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if getattr(instance, "__tablename__", None) not in UNVERSIONED_TABLES:
+            session.info[_FLAG] = True
+            return
+
+
+def _note_statement_writes(state):
+    """Bulk UPDATE/DELETE/INSERT statements (e.g. the event lock) bypass the unit of work."""
+    if not (state.is_update or state.is_delete or state.is_insert) or state.session.info.get(_FLAG):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) not in UNVERSIONED_TABLES:
+        state.session.info[_FLAG] = True
+
+
+def _bump_before_commit(session):
+    session.flush()  # pending changes are noted by the flush hook
+    if session.info.pop(_FLAG, False):
+        session.execute(_BUMP)
+
+
+def _forget_writes(session, *_args):
+    session.info.pop(_FLAG, None)
+
+
+def _forget_rolled_back_writes(session, previous_transaction):
+    if not previous_transaction.nested:  # a savepoint's rollback keeps the outer transaction's writes
+        session.info.pop(_FLAG, None)
+
+
+def _listen_once():
+    from flask_sqlalchemy.session import Session
+
+    if event.contains(Session, "before_commit", _bump_before_commit):
+        return
+    event.listen(Session, "after_flush", _note_flushed_writes)
+    event.listen(Session, "do_orm_execute", _note_statement_writes)
+    event.listen(Session, "before_commit", _bump_before_commit)
+    event.listen(Session, "after_commit", _forget_writes)
+    event.listen(Session, "after_soft_rollback", _forget_rolled_back_writes)
+
+
+class VersionReader:
+    """Reads the data version over its own autocommit connections: one round trip, no ORM."""
+
+    def __init__(self, app):
+        with app.app_context():
+            url = db.engine.url
+        options = {"pool_pre_ping": False, "pool_reset_on_return": None}
+        if url.get_backend_name() != "sqlite":
+            options.update(isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=32)
+        self.engine = create_engine(url, **options)
+        # Closes the connections when the app goes away (tests create many apps).
+        weakref.finalize(app, self.engine.dispose)
+
+    def read(self):
+        """The current version, or None when it cannot be read (then nothing is cached)."""
+        try:
+            connection = self.engine.raw_connection()
+        except SQLAlchemyError:
+            return None
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT version FROM data_version WHERE id = 1")
+            row = cursor.fetchone()
+            cursor.close()
+        except Exception:  # noqa: BLE001  (any driver error: broken connection, missing table)
+            connection.invalidate()
+            return None
+        finally:
+            connection.close()
+        return row[0] if row else None
+
+
+# ---- compression ----------------------------------------------------------------------
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+
+def _deflate_block(data, final, level=6):
+    """Raw deflate for one part of a response, starting and ending on a block boundary."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15, 9)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH if final else zlib.Z_FULL_FLUSH)
+
+
+def gzip_parts(parts, secret_indexes=(), level=6, deflated=None):
+    """Gzip `parts` (bytes) as one stream in which no part refers back to another.
+
+    Each part is compressed on its own (a full flush between them), so a secret part's
+    compressed size does not depend on text around it. `deflated` may hold parts
+    compressed earlier (None where a part must be compressed now).
+    """
+    crc, size, blocks = 0, 0, [_GZIP_HEADER]
+    last = len(parts) - 1
+    for index, part in enumerate(parts):
+        crc = zlib.crc32(part, crc)
+        size += len(part)
+        ready = deflated[index] if deflated is not None else None
+        if ready is None:
+            ready = _deflate_block(part, index == last, 1 if index in secret_indexes else level)
+        blocks.append(ready)
+    blocks.append(struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
+    return b"".join(blocks)
+
+
+def accepts_gzip():
+    header = request.headers.get("Accept-Encoding", "")
+    if "gzip" not in header:
+        return False
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+# ---- cached pages -----------------------------------------------------------------------
+
+
+@dataclass
+class CachedPage:
+    status: int
+    headers: list
+    parts: list  # bytes of the page, split where a per-request value goes
+    slots: list  # between parts: which value goes there
+    deflated: list = field(default_factory=list)  # the parts compressed once (None for slots)
+    size: int = 0
+
+    @classmethod
+    def build(cls, response, body, placeholders):
+        pattern = re.compile("|".join(re.escape(p) for p in placeholders.values()))
+        names = {placeholder: name for name, placeholder in placeholders.items()}
+        parts, slots, position = [], [], 0
+        for match in pattern.finditer(body):
+            parts.append(body[position : match.start()].encode())
+            slots.append(names[match.group(0)])
+            position = match.end()
+        parts.append(body[position:].encode())
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-length", "set-cookie")]
+        page = cls(status=response.status_code, headers=headers, parts=parts, slots=slots)
+        last = len(parts) - 1
+        page.deflated = [_deflate_block(part, index == last) for index, part in enumerate(parts)]
+        page.size = sum(len(p) for p in parts) + sum(len(d) for d in page.deflated) + 200
+        return page
+
+    def body(self, values, gzip):
+        """The page with this request's values filled in; gzipped with the values isolated."""
+        pieces, deflated, secret = [], [], set()
+        for index, part in enumerate(self.parts):
+            pieces.append(part)
+            deflated.append(self.deflated[index])
+            if index < len(self.slots):
+                secret.add(len(pieces))
+                pieces.append(values[self.slots[index]].encode())
+                deflated.append(None)
+        if not gzip:
+            return b"".join(pieces)
+        return gzip_parts(pieces, secret, deflated=deflated)
+
+
+class PageCache:
+    """Rendered pages of one worker process for one data version, least recently used out."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self.version = None
+        self.pages = OrderedDict()
+        self.bytes = 0
+        self.lock = threading.Lock()
+
+    def get(self, version, key):
+        with self.lock:
+            if version != self.version:
+                return None
+            page = self.pages.get(key)
+            if page is not None:
+                self.pages.move_to_end(key)
+            return page
+
+    def put(self, version, key, page):
+        if page.size > self.max_bytes // 4:
+            return
+        with self.lock:
+            if version != self.version:
+                if self.version is not None and version < self.version:
+                    return  # rendered against an older version than the cache has moved to
+                self.version, self.pages, self.bytes = version, OrderedDict(), 0
+            old = self.pages.pop(key, None)
+            if old is not None:
+                self.bytes -= old.size
+            self.pages[key] = page
+            self.bytes += page.size
+            while self.bytes > self.max_bytes and self.pages:
+                _key, evicted = self.pages.popitem(last=False)
+                self.bytes -= evicted.size
+
+
+class Serving:
+    """Per-app state: version reader, page cache, placeholders, static files."""
+
+    def __init__(self, app):
+        self.app = app
+        self.reader = VersionReader(app)
+        self.pages = PageCache(int(app.config.get("PAGE_CACHE_MAX_BYTES", 8 * 1024 * 1024)))
+        self.enabled = bool(app.config.get("PAGE_CACHE_ENABLED", True))
+        marker = secrets.token_hex(8)
+        self.placeholders = {"csrf": f"koalicja-slot-csrf-{marker}", "form_started": f"koalicja-slot-started-{marker}"}
+        self.deploy = _deploy_fingerprint(app)
+        self.static = StaticFiles(app)
+
+
+def _deploy_fingerprint(app):
+    """Changes when templates or static files change, so old ETags stop matching after a deploy."""
+    digest = hashlib.blake2b(digest_size=8)
+    for folder in (app.template_folder, app.static_folder):
+        for path in sorted(Path(app.root_path, folder).rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+_FORM_STARTED = re.compile(r'(<input\b[^>]*\bname="form_started"[^>]*\bvalue=")([^"]*)(")')
+
+
+def _fresh_form_started():
+    """The bot trap's signed start time, as its form would write it now (koalicja.security)."""
+    from .security import _clock
+
+    return _clock().dumps(time.time())
+
+
+def _csrf_field():
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
+def _cache_key(endpoint, options):
+    key = [endpoint, request.path, request.query_string]
+    for header in ("HX-Request", "HX-Boosted", "HX-History-Restore-Request"):
+        key.append(request.headers.get(header, ""))
+    if options.get("clock"):
+        key.append(int(time.time() // CLOCK_SLOT_SECONDS))
+    if options.get("per_user"):
+        key.append(current_user.get_id())
+    return tuple(key)
+
+
+def _etag(serving, version, key):
+    """A weak validator (the same page may be sent gzipped or not) for this visitor and data version."""
+    secret = session.get(_csrf_field(), "")
+    raw = f"{serving.deploy}|{version}|{key!r}|{secret}".encode()
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
+
+
+def _render_for_cache(serving, view, kwargs):
+    """Run the view with placeholders for per-request values; (page or None, response)."""
+    field_name = _csrf_field()
+    setattr(g, field_name, serving.placeholders["csrf"])
+    try:
+        response = current_app.make_response(view(**kwargs))
+    finally:
+        g.pop(field_name, None)
+    body = response.get_data(as_text=True) if not response.direct_passthrough else ""
+    storable = (
+        response.status_code == 200
+        and response.mimetype == "text/html"
+        and not response.direct_passthrough
+        and not session.modified
+        and "Set-Cookie" not in response.headers
+    )
+    if _FORM_STARTED.search(body):
+        try:
+            _fresh_form_started()
+        except (ImportError, AttributeError):
+            storable = False  # the bot trap changed: its field cannot be refreshed, so never cache it
+        else:
+            body = _FORM_STARTED.sub(lambda m: m.group(1) + serving.placeholders["form_started"] + m.group(3), body)
+    return CachedPage.build(response, body, serving.placeholders), storable
+
+
+def _respond(serving, page, etag=None):
+    values = {}
+    if "csrf" in page.slots:
+        from flask_wtf.csrf import generate_csrf
+
+        values["csrf"] = generate_csrf()
+    if "form_started" in page.slots:
+        values["form_started"] = _fresh_form_started()
+    gzip = accepts_gzip() and request.blueprint not in PRIVATE_BLUEPRINTS
+    response = current_app.response_class(page.body(values, gzip), status=page.status)
+    for name, value in page.headers:
+        response.headers.add(name, value)
+    response.vary.add("Accept-Encoding")
+    if gzip:
+        response.headers["Content-Encoding"] = "gzip"
+    if etag:
+        # The ETag depends on the visitor's CSRF secret, which may have been created just now.
+        response.set_etag(etag(), weak=True)
+        response.headers["Cache-Control"] = "private, no-cache"
+    g.koalicja_compressed = True
+    return response
+
+
+def cached_view(view, endpoint, options):
+    """Wrap a view: answer from the page cache (or 304) when the data has not changed."""
+
+    @functools.wraps(view)
+    def wrapper(**kwargs):
+        serving = current_app.extensions.get(EXTENSION)
+        if serving is None or not serving.enabled or request.method != "GET" or "_flashes" in session:
+            return view(**kwargs)
+        if options.get("per_user") and not current_user.is_authenticated:
+            return view(**kwargs)  # the view sends the visitor to the login page
+        version = serving.reader.read()
+        if version is None:
+            return view(**kwargs)
+        key = _cache_key(endpoint, options)
+        public = not options.get("per_user")
+        if public and _csrf_field() in session:
+            etag = _etag(serving, version, key)
+            if request.if_none_match.contains_weak(etag):
+                request.environ[EXTENSION + ".cache"] = "304"
+                response = current_app.response_class(status=304)
+                response.set_etag(etag, weak=True)
+                response.headers["Cache-Control"] = "private, no-cache"
+                response.vary.add("Accept-Encoding")
+                return response
+        page = serving.pages.get(version, key)
+        outcome = "hit"
+        if page is None:
+            page, storable = _render_for_cache(serving, view, kwargs)
+            outcome = "miss"
+            if storable:
+                serving.pages.put(version, key, page)
+            elif page.status != 200:
+                public = False
+        request.environ[EXTENSION + ".cache"] = outcome
+        return _respond(serving, page, (lambda: _etag(serving, version, key)) if public and page.status == 200 else None)
+
+    return wrapper
+
+
+# ---- static files ------------------------------------------------------------------------
+
+
+@dataclass
+class StaticAsset:
+    digest: str
+    mimetype: str
+    raw: bytes
+    gzipped: bytes | None
+    mtime_ns: int
+
+
+class StaticFiles:
+    """The files under static/, read once, hashed and gzipped; reloaded when a file changes."""
+
+    def __init__(self, app):
+        self.folder = app.static_folder
+        self.assets = {}
+        self.lock = threading.Lock()
+
+    def get(self, filename):
+        path = safe_join(self.folder, filename)
+        if path is None:
+            return None
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        if not os.path.isfile(path):
+            return None
+        asset = self.assets.get(filename)
+        if asset is None or asset.mtime_ns != stat.st_mtime_ns:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+            mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            if mimetype.startswith("text/") or mimetype in COMPRESSIBLE:
+                gzipped = gzip_parts([raw], level=9)
+                if mimetype.startswith("text/") or mimetype == "application/javascript":
+                    mimetype += "; charset=utf-8"
+            else:
+                gzipped = None
+            digest = hashlib.blake2b(raw, digest_size=6).hexdigest()
+            asset = StaticAsset(digest, mimetype, raw, gzipped, stat.st_mtime_ns)
+            with self.lock:
+                self.assets[filename] = asset
+        return asset
+
+    def digest(self, filename):
+        asset = self.get(filename)
+        return asset.digest if asset else None
+
+
+def _static_view(filename):
+    serving = current_app.extensions[EXTENSION]
+    asset = serving.static.get(filename)
+    if asset is None:
+        raise NotFound()
+    if request.args.get("v") == asset.digest:
+        cache_control = f"public, max-age={STATIC_MAX_AGE}, immutable"
+    else:
+        cache_control = "no-cache"  # an old or missing fingerprint: revalidate every time
+    etag = f'"{asset.digest}"'
+    response = current_app.response_class(mimetype=asset.mimetype)
+    response.headers["Cache-Control"] = cache_control
+    response.headers["ETag"] = etag
+    response.vary.add("Accept-Encoding")
+    if request.if_none_match.contains(asset.digest):
+        response.status_code = 304
+        return response
+    if asset.gzipped is not None and accepts_gzip():
+        response.set_data(asset.gzipped)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response.set_data(asset.raw)
+    g.koalicja_compressed = True
+    return response
+
+
+def _fingerprint_static_urls(endpoint, values):
+    if endpoint == "static" and "v" not in values and "filename" in values:
+        digest = current_app.extensions[EXTENSION].static.digest(values["filename"])
+        if digest:
+            values["v"] = digest
+
+
+# ---- responses not served from the cache ----------------------------------------------
+
+
+def _compress(response):
+    """Gzip other text answers (error pages, fragments, JSON), the CSRF token in blocks of its own."""
+    if (
+        g.get("koalicja_compressed")
+        or response.direct_passthrough
+        or response.is_streamed
+        or response.status_code < 200
+        or response.status_code in (204, 304)
+        or "Content-Encoding" in response.headers
+        or response.mimetype not in COMPRESSIBLE
+        or request.blueprint in PRIVATE_BLUEPRINTS
+    ):
+        return response
+    response.vary.add("Accept-Encoding")
+    if not accepts_gzip():
+        return response
+    body = response.get_data()
+    if len(body) < MIN_COMPRESS_BYTES:
+        return response
+    parts, secret = [body], set()
+    token = g.get(_csrf_field())
+    if token:
+        pieces = body.split(token.encode())
+        parts = []
+        for index, piece in enumerate(pieces):
+            if index:
+                secret.add(len(parts))
+                parts.append(token.encode())
+            parts.append(piece)
+    response.set_data(gzip_parts(parts, secret))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+# ---- health and access log ---------------------------------------------------------------
+
+
+def health():
+    """200 when the database answers a query, 503 when it does not (for load balancers and monitors)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+        status, body = 200, {"status": "ok", "database": "ok"}
+    except SQLAlchemyError:
+        db.session.rollback()
+        status, body = 503, {"status": "error", "database": "unavailable"}
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class _JsonLines(logging.Formatter):
+    def format(self, record):
+        return record.getMessage()
+
+
+def _start_clock():
+    request.environ[EXTENSION + ".started"] = time.perf_counter()
+
+
+def _logged_path():
+    rule = request.url_rule
+    if rule is not None and "token" in rule.arguments:
+        return rule.rule  # one-time links: the pattern, never the token
+    return request.path
+
+
+def _log_request(response):
+    started = request.environ.get(EXTENSION + ".started")
+    if started is None or (request.endpoint == "serving.health" and response.status_code == 200):
+        return response
+    entry = {
+        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "method": request.method,
+        "path": _logged_path(),
+        "endpoint": request.endpoint,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        "bytes": response.calculate_content_length(),
+        "cache": request.environ.get(EXTENSION + ".cache"),
+    }
+    access_log.info(json.dumps(entry, ensure_ascii=False))
+    return response
+
+
+def _init_access_log(app):
+    if not app.config.get("ACCESS_LOG", not app.testing):
+        return
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_JsonLines())
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_clock)
+    app.after_request(_log_request)
+
+
+def init_app(app):
+    _listen_once()
+    app.extensions[EXTENSION] = Serving(app)
+    app.view_functions["static"] = _static_view
+    app.url_defaults(_fingerprint_static_urls)
+    app.add_url_rule("/zdrowie", endpoint="serving.health", view_func=limiter.exempt(health))
+    for endpoint, options in CACHED_PAGES.items():
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = cached_view(app.view_functions[endpoint], endpoint, options)
+    _init_access_log(app)
+    app.after_request(_compress)
