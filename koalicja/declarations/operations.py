@@ -2,6 +2,7 @@
 import math
 from dataclasses import dataclass
 
+from flask import render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -20,6 +21,13 @@ ORDER_NEWEST = "najnowsi"
 ORDER_ALPHABETICAL = "alfabetycznie"
 ORDER_CHOICES = [(ORDER_NEWEST, _l("od najnowszych")), (ORDER_ALPHABETICAL, _l("alfabetycznie"))]
 MAX_QUERY_LENGTH = 100
+
+
+def privacy_notice_text(coalition):
+    """The coalition's own notice, or the standard one filled in with its details."""
+    if coalition.privacy_notice:
+        return coalition.privacy_notice
+    return render_template("declarations/privacy_default.md", coalition=coalition)
 
 
 def coalition_by_slug(slug):

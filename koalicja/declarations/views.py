@@ -10,6 +10,7 @@ from .operations import (
     coalition_by_slug,
     count_allies,
     list_allies,
+    privacy_notice_text,
 )
 
 bp = Blueprint("declarations", __name__)
@@ -20,13 +21,6 @@ def _coalition_or_404(slug):
     if coalition is None:
         abort(404)
     return coalition
-
-
-def privacy_notice_text(coalition):
-    """The coalition's own notice, or the standard one filled in with its details."""
-    if coalition.privacy_notice:
-        return coalition.privacy_notice
-    return render_template("declarations/privacy_default.md", coalition=coalition)
 
 
 @bp.get("/")

@@ -15,9 +15,11 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 
 from ..declarations.models import Declaration
+from ..declarations.operations import privacy_notice_text
 from ..extensions import db
 from ..mail.addresses import mailbox_key
 from ..signatures.models import Signature, SignatureStatus
+from ..signatures.operations import digest
 from ..text import search_key
 from ..timeutil import utcnow
 from ..tokens import TokenInvalid, read_token
@@ -285,7 +287,10 @@ def register(event, data, language="pl", now=None):
         status=RegistrationStatus.PENDING if holds else RegistrationStatus.WAITING,
         code=_new_code(),
         confirm_nonce=secrets.token_hex(8),
-        consents={"at": now.isoformat(timespec="seconds") + "Z", "privacy_notice": True},
+        consents={
+            "at": now.isoformat(timespec="seconds") + "Z",
+            "privacy_notice_sha256": digest(privacy_notice_text(event.coalition)),
+        },
         language=language,
         hold_expires_at=now + timedelta(hours=event.hold_hours) if holds else None,
         last_mailed_at=now,

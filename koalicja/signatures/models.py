@@ -74,7 +74,11 @@ class Signature(db.Model):
     public_organisation: Mapped[bool] = mapped_column(default=False)
     # Denormalised for the public list: set when approved and the signer agreed to appear.
     listed: Mapped[bool] = mapped_column(default=False)
-    list_sort_key: Mapped[str] = mapped_column(String(300), default="", index=True)
+    # Byte order on PostgreSQL too: the key's "~" marks (ą after a, ł after l) must sort after
+    # letters whatever the database's collation; SQLite compares bytes anyway.
+    list_sort_key: Mapped[str] = mapped_column(
+        String(300).with_variant(String(300, collation="C"), "postgresql"), default="", index=True
+    )
     list_search_key: Mapped[str] = mapped_column(String(600), default="")
     # What was consented to and when (RODO art. 7(1): the controller must be able to show it).
     consents: Mapped[dict] = mapped_column(JSON, default=dict)

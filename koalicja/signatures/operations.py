@@ -46,7 +46,7 @@ class SignResult:
     outcome: SignOutcome
 
 
-def _digest(text):
+def digest(text):
     return hashlib.sha256((text or "").encode()).hexdigest()
 
 
@@ -55,8 +55,8 @@ def consent_record(declaration, data, privacy_notice_text):
     return {
         "at": utcnow().isoformat(timespec="seconds") + "Z",
         "declaration_id": declaration.id,
-        "declaration_sha256": _digest(declaration.body),
-        "privacy_notice_sha256": _digest(privacy_notice_text),
+        "declaration_sha256": digest(declaration.body),
+        "privacy_notice_sha256": digest(privacy_notice_text),
         "public_name": bool(data.get("public_name")),
         "public_organisation": bool(data.get("public_organisation")),
     }

@@ -1,8 +1,7 @@
 from flask import Blueprint, abort, render_template, request, session, url_for
 from flask_babel import get_locale
 
-from ..declarations.operations import coalition_by_slug
-from ..declarations.views import privacy_notice_text
+from ..declarations.operations import coalition_by_slug, privacy_notice_text
 from ..extensions import csrf, limiter
 from ..security import submitted_mailbox
 from ..htmx import see_other
