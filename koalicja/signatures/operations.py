@@ -128,21 +128,21 @@ def _remind_existing_signer(signature):
     return SignResult(signature, outcome)
 
 
-def resend_confirmation_links(email):
-    """Send a fresh link for every unconfirmed signature of this mailbox; say nothing either way."""
-    key = mailbox_key(email)
-    pending = db.session.scalars(
-        select(Signature).where(
-            Signature.email_key == key, Signature.status == SignatureStatus.UNCONFIRMED
-        )
-    ).all()
+def _mail_every_signature_of(email, condition, notify):
+    """Send `notify` for each matching signature of this mailbox, at most once per REMAIL_INTERVAL."""
+    signatures = db.session.scalars(select(Signature).where(Signature.email_key == mailbox_key(email), condition)).all()
     now = utcnow()
-    for signature in pending:
+    for signature in signatures:
         if signature.last_mailed_at and now - signature.last_mailed_at < REMAIL_INTERVAL:
             continue
         signature.last_mailed_at = now
-        notify_confirmation_link(signature)
+        notify(signature)
     db.session.commit()
+
+
+def resend_confirmation_links(email):
+    """Send a fresh link for every unconfirmed signature of this mailbox; say nothing either way."""
+    _mail_every_signature_of(email, Signature.status == SignatureStatus.UNCONFIRMED, notify_confirmation_link)
 
 
 class LinkUsed(Exception):
@@ -304,16 +304,7 @@ def withdraw_signature(signature, now=None):
 
 def send_withdraw_links(email):
     """E-mail a withdrawal link for every signature of this mailbox; say nothing either way."""
-    signatures = db.session.scalars(
-        select(Signature).where(Signature.email_key == mailbox_key(email), Signature.status != SignatureStatus.WITHDRAWN)
-    ).all()
-    now = utcnow()
-    for signature in signatures:
-        if signature.last_mailed_at and now - signature.last_mailed_at < REMAIL_INTERVAL:
-            continue
-        signature.last_mailed_at = now
-        notify_withdraw_link(signature)
-    db.session.commit()
+    _mail_every_signature_of(email, Signature.status != SignatureStatus.WITHDRAWN, notify_withdraw_link)
 
 
 def forget_unconfirmed_signatures(cutoff):
