@@ -53,6 +53,7 @@ def create_app(test_config=None):
     app.register_blueprint(declarations_bp)
 
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["site_coalition"] = _only_coalition
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "d MMMM y, HH:mm") if value else ""
     app.jinja_env.filters["date"] = lambda value: format_date(value, "d MMMM y") if value else ""
@@ -63,6 +64,13 @@ def create_app(test_config=None):
     serving.init_app(app)  # cached pages, static files, gzip, /zdrowie, access log (koalicja/serving.py)
     cli.init_app(app)
     return app
+
+
+def _only_coalition():
+    from .declarations.operations import all_coalitions
+
+    coalitions = all_coalitions()
+    return coalitions[0] if len(coalitions) == 1 else None
 
 
 def time_range(start, end):

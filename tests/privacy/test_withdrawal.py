@@ -97,3 +97,11 @@ def test_a_confirmation_token_is_not_a_withdrawal_token(app, client, coalition):
     assert response.status_code == 400
     with app.app_context():
         assert db.session.scalar(select(Signature.status)) == "unconfirmed"
+
+
+def test_every_public_form_links_the_privacy_notice(app, client, coalition):
+    from ..events.conftest import event_url, make_event
+
+    make_event(app)
+    for path in ("/sasiedztwa/podpisz", event_url(), "/nowy-link", "/wycofaj", "/potwierdz/zly"):
+        assert 'href="/sasiedztwa/prywatnosc"' in client.get(path).get_data(as_text=True), path
