@@ -15,9 +15,9 @@ def wants_fragment():
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render_page_or_fragment(page, fragment, **context):
+def render_page_or_fragment(page_template, fragment_template, **context):
     """The page includes the fragment, so both come from one template for the changing part."""
-    return render_template(fragment if wants_fragment() else page, **context)
+    return render_template(fragment_template if wants_fragment() else page_template, **context)
 
 
 def add_trigger(response, event, detail=None):

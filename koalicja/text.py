@@ -28,3 +28,8 @@ def search_key(value):
     folded = (value or "").casefold().replace("ł", "l")
     decomposed = unicodedata.normalize("NFKD", folded)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def escape_like(text):
+    """Literal text for a SQL LIKE pattern with `escape="\\"`: % and _ lose their meaning."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..signatures.models import SECTOR_LABELS, Sector, Signature, SignatureStatus, SignerKind
-from ..text import search_key
+from ..text import escape_like, search_key
 from .models import Coalition, Declaration
 
 # The filter of the public list: everyone, one kind of signer, or one sector.
@@ -69,15 +69,11 @@ class AlliesPage:
         return min(self.page * self.per_page, self.total)
 
 
-def _escape_like(text):
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_allies(coalition, query="", who="", order=ORDER_NEWEST, page=1, per_page=50):
     conditions = [_coalition_signatures(coalition), Signature.listed.is_(True)]
     needle = search_key((query or "")[:MAX_QUERY_LENGTH]).strip()
     if needle:
-        conditions.append(Signature.list_search_key.like(f"%{_escape_like(needle)}%", escape="\\"))
+        conditions.append(Signature.list_search_key.like(f"%{escape_like(needle)}%", escape="\\"))
     if who == WHO_PERSONS:
         conditions.append(Signature.kind == SignerKind.PERSON)
     elif who == WHO_ORGANISATIONS:

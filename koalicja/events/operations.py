@@ -20,7 +20,7 @@ from ..extensions import db
 from ..mail.addresses import mailbox_key
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import digest
-from ..text import search_key
+from ..text import escape_like, search_key
 from ..timeutil import utcnow
 from ..tokens import TokenInvalid, read_token
 from .models import ACTIVE, HOLDING_PLACE, Event, EventStatus, Registration, RegistrationStatus
@@ -498,7 +498,7 @@ def check_in_candidates(event, query="", limit=30):
     conditions = [Registration.event_id == event.id, Registration.status.in_(HOLDING_PLACE)]
     needle = search_key(query[:100]).strip()
     if needle:
-        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = escape_like(needle)
         code = needle.replace("-", "").upper()
         conditions.append(Registration.search_text.like(f"%{escaped}%", escape="\\") | (Registration.code == code))
     return db.session.scalars(

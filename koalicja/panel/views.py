@@ -3,10 +3,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..events.operations import attended_events
 from ..extensions import csrf, db, limiter
 from ..security import submitted_mailbox
+from ..text import escape_like
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import Decision, DecisionNotAllowed, decide_signature, decide_signatures
@@ -96,15 +98,37 @@ def _tab_counts():
     return {status: counts.get(status.value, 0) for status in QUEUE_TABS}
 
 
+def _search_condition(query):
+    pattern = f"%{escape_like(query.strip().lower())}%"
+    return (
+        func.lower(Signature.full_name).like(pattern, escape="\\")
+        | func.lower(Signature.email).like(pattern, escape="\\")
+        | func.lower(Signature.organisation_name).like(pattern, escape="\\")
+    )
+
+
 @bp.get("/podpisy")
 @login_required
 def queue():
     status = request.args.get("stan", SignatureStatus.CONFIRMED.value)
     if status not in {s.value for s in QUEUE_TABS}:
         status = SignatureStatus.CONFIRMED.value
+    query = request.args.get("q", "")[:100]
+    conditions = [Signature.status == status]
+    if query.strip():
+        conditions.append(_search_condition(query))
+    total = db.session.scalar(select(func.count(Signature.id)).where(*conditions))
+    pages = max(1, -(-total // QUEUE_PAGE_SIZE))
+    raw_page = request.args.get("strona", "1")
+    page = min(max(int(raw_page) if raw_page.isdigit() and len(raw_page) < 7 else 1, 1), pages)
     ordering = Signature.decided_at.desc() if status in {"approved", "rejected"} else Signature.created_at
     signatures = db.session.scalars(
-        select(Signature).where(Signature.status == status).order_by(ordering, Signature.id).limit(QUEUE_PAGE_SIZE)
+        select(Signature)
+        .options(joinedload(Signature.decided_by))  # each row shows who decided: one query, not one per row
+        .where(*conditions)
+        .order_by(ordering, Signature.id)
+        .limit(QUEUE_PAGE_SIZE)
+        .offset((page - 1) * QUEUE_PAGE_SIZE)
     ).all()
     return render_page_or_fragment(
         "panel/queue.html",
@@ -112,9 +136,16 @@ def queue():
         signatures=signatures,
         attended=attended_events(s.email_key for s in signatures),
         status=status,
+        query=query,
+        page=page,
+        pages=pages,
+        total=total,
         tabs=QUEUE_TABS,
         status_labels=QUEUE_TAB_LABELS,
         counts=_tab_counts(),
+        withdrawn=db.session.scalar(
+            select(func.count(Signature.id)).where(Signature.status == SignatureStatus.WITHDRAWN)
+        ),
     )
 
 

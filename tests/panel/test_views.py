@@ -175,3 +175,19 @@ def test_organisation_row_shows_what_the_coordinator_needs(app, client, auth, co
     page = client.get("/panel/podpisy").get_data(as_text=True)
     assert "prezeska, Stowarzyszenie Sąsiedzi z Zabłocia" in page
     assert "Organizacja pozarządowa" in page
+
+
+def test_queue_search_and_pages(app, client, auth, coalition):
+    from koalicja.panel.views import QUEUE_PAGE_SIZE
+
+    for number in range(QUEUE_PAGE_SIZE + 5):
+        add_signature(app, email=f"osoba{number:03d}@example.org", full_name=f"Osoba {number:03d}")
+    add_signature(app, email="zofia.szukana@example.org", full_name="Zofia Szukana")
+    auth.login()
+    first = client.get("/panel/podpisy").get_data(as_text=True)
+    assert first.count('id="signature-') == QUEUE_PAGE_SIZE and "Strona 1 z 2" in first
+    second = client.get("/panel/podpisy?strona=2").get_data(as_text=True)
+    assert second.count('id="signature-') == 6 and "Zofia Szukana" in second
+    found = client.get("/panel/podpisy?q=SZUKANA", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert found.count('id="signature-') == 1 and "Znalezione wpisy: 1." in found and "<html" not in found
+    assert client.get("/panel/podpisy?q=100%25").status_code == 200
