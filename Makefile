@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test browser postgresql screenshots bench scan clean
+.PHONY: run test install install-test translations messages browser postgresql wrk screenshots bench scan clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,22 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed translations
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test translations
+
+# Flask-Babel catalogues (Polish is the source language): the .mo files are built, not kept in git.
+TRANSLATIONS := koalicja/translations
+PYBABEL := $(BIN)/pybabel
+
+translations: | $(VENV)/.installed
+	$(PYBABEL) --quiet compile --statistics --directory $(TRANSLATIONS)
+
+# After changing texts: extract the Polish messages again and merge them into every catalogue.
+messages: | $(VENV)/.installed
+	$(PYBABEL) extract --mapping-file babel.cfg --keyword _l --add-location file --sort-by-file --no-wrap \
+		--project Koalicja --version 0.1.0 --copyright-holder Koalicja --msgid-bugs-address '' --output-file $(TRANSLATIONS)/messages.pot .
+	$(PYBABEL) update --input-file $(TRANSLATIONS)/messages.pot --output-dir $(TRANSLATIONS) --no-wrap --ignore-obsolete
 
 run: install
 	$(DEV_ENV) $(FLASK) init-db
@@ -54,6 +67,18 @@ screenshots: install-test browser
 scan: install-test
 	@command -v wapiti >/dev/null || (apt-get update -qq && apt-get install -y -qq wapiti >/dev/null)
 	$(BIN)/python -m tests.security_scan
+
+# Load test against bare Flask (bench/README.md): wrk and PostgreSQL from Debian, installed with
+# apt when we are root. BENCH_DATABASES="sqlite" (or "postgresql") limits it to one database.
+wrk:
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	else echo "Brak wrk: zainstaluj pakiet 'wrk' (sudo apt-get install wrk)."; exit 1; fi
+
+BENCH_DATABASES ?= postgresql sqlite
+
+bench: install wrk postgresql
+	$(BIN)/python -m bench.run $(foreach database,$(BENCH_DATABASES),--database $(database))
 
 clean:
 	rm -rf $(VENV) *.egg-info

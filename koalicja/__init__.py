@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 
-from . import cli, serving
+from . import cli, i18n, serving
 from . import htmx as htmx_helpers
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
@@ -30,7 +30,7 @@ def create_app(test_config=None):
     db.init_app(app)
     _tune_sqlite(app)
     csrf.init_app(app)
-    babel.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
     htmx.init_app(app)
     limiter.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
@@ -45,6 +45,7 @@ def create_app(test_config=None):
     from .signatures.views import bp as signatures_bp
 
     # The panel's fixed prefix must win over the coalition slug routes.
+    i18n.init_app(app)  # /jezyk/<code> before the coalition slug routes
     app.register_blueprint(panel_bp)
     app.register_blueprint(events_panel_bp)
     app.register_blueprint(privacy_bp)

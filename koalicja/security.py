@@ -105,3 +105,16 @@ class BotTrapMixin:
         if started is None or time.time() - started < self.MIN_FILL_SECONDS:
             field.data = _clock().dumps(time.time())
             raise ValidationError(_l("Formularz został wysłany bardzo szybko. Sprawdź dane i wyślij go jeszcze raz."))
+
+
+def safe_local_path(target, default="/"):
+    """`target` when it is a path on this site, else `default`: never `//host`, `/\\host` or a scheme."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 33 or ord(ch) == 127 for ch in target)  # browsers drop tabs and newlines
+    ):
+        return default
+    return target

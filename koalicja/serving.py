@@ -41,10 +41,10 @@ import weakref
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import current_app, g, jsonify, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import DDL, BigInteger, create_engine, event, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -211,9 +211,11 @@ def gzip_parts(parts, secret_indexes=(), level=6, deflated=None):
 
 
 def accepts_gzip():
-    header = request.headers.get("Accept-Encoding", "")
+    header = request.environ.get("HTTP_ACCEPT_ENCODING", "")
     if "gzip" not in header:
         return False
+    if "q=" not in header:
+        return True
     for item in header.split(","):
         name, _, params = item.strip().partition(";")
         if name.strip() in ("gzip", "*"):
@@ -233,6 +235,11 @@ class CachedPage:
     deflated: list = field(default_factory=list)  # the parts compressed once (None for slots)
     size: int = 0
 
+    @property
+    def static(self):
+        """No per-request values: the same bytes for everyone."""
+        return not self.slots
+
     @classmethod
     def build(cls, response, body, placeholders):
         pattern = re.compile("|".join(re.escape(p) for p in placeholders.values()))
@@ -243,15 +250,19 @@ class CachedPage:
             slots.append(names[match.group(0)])
             position = match.end()
         parts.append(body[position:].encode())
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-length", "set-cookie")]
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in ("content-length", "set-cookie", "vary")]
         page = cls(status=response.status_code, headers=headers, parts=parts, slots=slots)
         last = len(parts) - 1
         page.deflated = [_deflate_block(part, index == last) for index, part in enumerate(parts)]
+        if page.static:
+            page.deflated = [gzip_parts(parts, deflated=page.deflated)]  # the whole gzip response, ready
         page.size = sum(len(p) for p in parts) + sum(len(d) for d in page.deflated) + 200
         return page
 
     def body(self, values, gzip):
         """The page with this request's values filled in; gzipped with the values isolated."""
+        if self.static:
+            return self.deflated[0] if gzip else self.parts[0]
         pieces, deflated, secret = [], [], set()
         for index, part in enumerate(self.parts):
             pieces.append(part)
@@ -308,12 +319,17 @@ class Serving:
     def __init__(self, app):
         self.app = app
         self.reader = VersionReader(app)
-        self.pages = PageCache(int(app.config.get("PAGE_CACHE_MAX_BYTES", 8 * 1024 * 1024)))
+        self.pages = PageCache(int(app.config.get("PAGE_CACHE_MAX_BYTES", 4 * 1024 * 1024)))
         self.enabled = bool(app.config.get("PAGE_CACHE_ENABLED", True))
         marker = secrets.token_hex(8)
         self.placeholders = {"csrf": f"koalicja-slot-csrf-{marker}", "form_started": f"koalicja-slot-started-{marker}"}
         self.deploy = _deploy_fingerprint(app)
         self.static = StaticFiles(app)
+        self.form_clock = None
+
+    def close(self):
+        """Close the version reader's connections (tests that drop their database call this)."""
+        self.reader.engine.dispose()
 
 
 def _deploy_fingerprint(app):
@@ -328,13 +344,18 @@ def _deploy_fingerprint(app):
 
 
 _FORM_STARTED = re.compile(r'(<input\b[^>]*\bname="form_started"[^>]*\bvalue=")([^"]*)(")')
+# Anything on a page that can send a POST (and so needs the CSRF token).
+_POSTS = re.compile(r'method=["\']?post|hx-(post|put|patch|delete)\b', re.IGNORECASE)
 
 
 def _fresh_form_started():
     """The bot trap's signed start time, as its form would write it now (koalicja.security)."""
-    from .security import _clock
+    serving = current_app.extensions[EXTENSION]
+    if serving.form_clock is None:
+        from .security import _clock
 
-    return _clock().dumps(time.time())
+        serving.form_clock = _clock()  # the same serializer the form uses, built once
+    return serving.form_clock.dumps(time.time())
 
 
 def _csrf_field():
@@ -342,9 +363,10 @@ def _csrf_field():
 
 
 def _cache_key(endpoint, options):
-    key = [endpoint, request.path, request.query_string]
-    for header in ("HX-Request", "HX-Boosted", "HX-History-Restore-Request"):
-        key.append(request.headers.get(header, ""))
+    environ = request.environ
+    key = [endpoint, request.path, request.query_string, str(get_locale())]  # one page per language
+    for header in ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_REQUEST"):
+        key.append(environ.get(header, ""))
     if options.get("clock"):
         key.append(int(time.time() // CLOCK_SLOT_SECONDS))
     if options.get("per_user"):
@@ -352,9 +374,12 @@ def _cache_key(endpoint, options):
     return tuple(key)
 
 
-def _etag(serving, version, key):
-    """A weak validator (the same page may be sent gzipped or not) for this visitor and data version."""
-    secret = session.get(_csrf_field(), "")
+def _etag(serving, version, key, secret=""):
+    """A weak validator (the same page may go out gzipped or not) for this data version and page.
+
+    A page with a CSRF token differs per visitor, so its ETag also covers the visitor's CSRF
+    secret: a 304 never hands one visitor's token to another.
+    """
     raw = f"{serving.deploy}|{version}|{key!r}|{secret}".encode()
     return hashlib.blake2b(raw, digest_size=12).hexdigest()
 
@@ -362,6 +387,8 @@ def _etag(serving, version, key):
 def _render_for_cache(serving, view, kwargs):
     """Run the view with placeholders for per-request values; (page or None, response)."""
     field_name = _csrf_field()
+    # What the view itself does to the session (Flask-Login may have touched it already).
+    session_before, modified_before = dict(session), session.modified
     setattr(g, field_name, serving.placeholders["csrf"])
     try:
         response = current_app.make_response(view(**kwargs))
@@ -372,9 +399,14 @@ def _render_for_cache(serving, view, kwargs):
         response.status_code == 200
         and response.mimetype == "text/html"
         and not response.direct_passthrough
-        and not session.modified
+        and dict(session) == session_before
+        and (modified_before or not session.modified)
         and "Set-Cookie" not in response.headers
     )
+    if not _POSTS.search(body) and "POST" not in request.url_rule.methods:
+        # Nothing here posts (and the page's own address takes no POST), so it needs no CSRF
+        # token, hence no session: the same bytes for every visitor, served without a cookie.
+        body = body.replace(serving.placeholders["csrf"], "")
     if _FORM_STARTED.search(body):
         try:
             _fresh_form_started()
@@ -385,53 +417,63 @@ def _render_for_cache(serving, view, kwargs):
     return CachedPage.build(response, body, serving.placeholders), storable
 
 
-def _respond(serving, page, etag=None):
+def _not_modified(etag, cache_control):
+    response = current_app.response_class(status=304)
+    response.headers["ETag"] = f'W/"{etag}"'
+    response.headers["Cache-Control"] = cache_control
+    response.headers["Vary"] = "Accept-Encoding"
+    g.koalicja_compressed = True
+    return response
+
+
+def _respond(serving, page, version, key, public):
+    """The cached page for this request: 304, or its bytes with this visitor's values filled in."""
+    field_name = _csrf_field()
+    if page.static:
+        cache_control = "public, no-cache"  # the same bytes for everyone: any cache may keep them
+        etag = _etag(serving, version, key) if public else None
+    else:
+        cache_control = "private, no-cache"
+        secret = session.get(field_name)
+        etag = _etag(serving, version, key, secret) if public and secret else None
+    if etag and "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(etag):
+        request.environ[EXTENSION + ".cache"] = "304"
+        return _not_modified(etag, cache_control)
     values = {}
     if "csrf" in page.slots:
         from flask_wtf.csrf import generate_csrf
 
         values["csrf"] = generate_csrf()
+        if public:  # the secret may have been created just now
+            etag = _etag(serving, version, key, session.get(field_name))
     if "form_started" in page.slots:
         values["form_started"] = _fresh_form_started()
     gzip = accepts_gzip() and request.blueprint not in PRIVATE_BLUEPRINTS
-    response = current_app.response_class(page.body(values, gzip), status=page.status)
-    for name, value in page.headers:
-        response.headers.add(name, value)
-    response.vary.add("Accept-Encoding")
+    headers = list(page.headers)
+    headers.append(("Vary", "Accept-Encoding"))
     if gzip:
-        response.headers["Content-Encoding"] = "gzip"
+        headers.append(("Content-Encoding", "gzip"))
     if etag:
-        # The ETag depends on the visitor's CSRF secret, which may have been created just now.
-        response.set_etag(etag(), weak=True)
-        response.headers["Cache-Control"] = "private, no-cache"
+        headers += [("ETag", f'W/"{etag}"'), ("Cache-Control", cache_control)]
     g.koalicja_compressed = True
-    return response
+    return current_app.response_class(page.body(values, gzip), status=page.status, headers=headers)
 
 
 def cached_view(view, endpoint, options):
     """Wrap a view: answer from the page cache (or 304) when the data has not changed."""
+    per_user = bool(options.get("per_user"))
 
     @functools.wraps(view)
     def wrapper(**kwargs):
         serving = current_app.extensions.get(EXTENSION)
         if serving is None or not serving.enabled or request.method != "GET" or "_flashes" in session:
             return view(**kwargs)
-        if options.get("per_user") and not current_user.is_authenticated:
+        if per_user and not current_user.is_authenticated:
             return view(**kwargs)  # the view sends the visitor to the login page
         version = serving.reader.read()
         if version is None:
             return view(**kwargs)
         key = _cache_key(endpoint, options)
-        public = not options.get("per_user")
-        if public and _csrf_field() in session:
-            etag = _etag(serving, version, key)
-            if request.if_none_match.contains_weak(etag):
-                request.environ[EXTENSION + ".cache"] = "304"
-                response = current_app.response_class(status=304)
-                response.set_etag(etag, weak=True)
-                response.headers["Cache-Control"] = "private, no-cache"
-                response.vary.add("Accept-Encoding")
-                return response
         page = serving.pages.get(version, key)
         outcome = "hit"
         if page is None:
@@ -439,10 +481,8 @@ def cached_view(view, endpoint, options):
             outcome = "miss"
             if storable:
                 serving.pages.put(version, key, page)
-            elif page.status != 200:
-                public = False
         request.environ[EXTENSION + ".cache"] = outcome
-        return _respond(serving, page, (lambda: _etag(serving, version, key)) if public and page.status == 200 else None)
+        return _respond(serving, page, version, key, public=not per_user and page.status == 200)
 
     return wrapper
 
@@ -607,8 +647,9 @@ def _log_request(response):
     started = request.environ.get(EXTENSION + ".started")
     if started is None or (request.endpoint == "serving.health" and response.status_code == 200):
         return response
+    now = time.time()
     entry = {
-        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
         "method": request.method,
         "path": _logged_path(),
         "endpoint": request.endpoint,
@@ -632,6 +673,16 @@ def _init_access_log(app):
         access_log.propagate = False
     app.before_request_funcs.setdefault(None, []).insert(0, _start_clock)
     app.after_request(_log_request)
+
+
+def after_fork(app):
+    """In a new worker process (gunicorn post_fork): connections are never shared with the parent."""
+    serving = getattr(app, "extensions", {}).get(EXTENSION)
+    if serving is None:
+        return  # not this app (e.g. the benchmark's bare Flask)
+    with app.app_context():
+        db.engine.dispose(close=False)
+    serving.reader.engine.dispose(close=False)
 
 
 def init_app(app):

@@ -104,6 +104,7 @@ def app(database, tmp_path, request, app_config):
         if database == "sqlite":
             db.drop_all()
         db.engine.dispose()
+    app.extensions["koalicja.serving"].close()
     if database == "postgresql":
         cluster.drop_database(database_uri)
 

@@ -46,7 +46,8 @@ class PostgresCluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
 
-    def start(self):
+    def start(self, durable=False):
+        """Start the cluster; `durable` keeps fsync and synchronous commits on (benchmarks of writes)."""
         self.directory = tempfile.mkdtemp(prefix="koalicja-pg-")
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")
@@ -58,11 +59,11 @@ class PostgresCluster:
                 "initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8",
                 "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=pl-PL",
             )
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-            )
-            self._run("pg_ctl", "-D", data, "-l", os.path.join(self.directory, "server.log"), "-w", "-t", "30", "-o", options, "start")
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} -c max_connections=200"
+            if not durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            log = os.path.join(self.directory, "server.log")
+            self._run("pg_ctl", "-D", data, "-l", log, "-w", "-t", "30", "-o", options, "start")
         except subprocess.CalledProcessError as error:
             log = self.log_tail()
             self.remove()

@@ -1,4 +1,4 @@
-"""Screenshots of the main pages, on a desktop and a phone, with the demo data.
+"""Screenshots of the main pages (and the signing form in Ukrainian), on a desktop and a phone, with the demo data.
 
     .venv/bin/python -m tests.screenshots docs/screenshots
 
@@ -15,6 +15,7 @@ from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEM
 from koalicja.extensions import db
 
 from .browser.support import MISSING_CHROMIUM, TIMEOUT_MS, chromium_available, launched_chromium, serving
+from .translations import compile_catalogues
 
 DEVICES = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
@@ -93,6 +94,14 @@ def check_in(page, base_url):
     page.locator("#check-in-results .check-in-card").first.wait_for()
 
 
+def sign_form_ukrainian(page, base_url):
+    """The signing form after choosing Українська in the header's language switcher."""
+    page.goto(f"{base_url}/{DEMO_SLUG}/podpisz")
+    page.get_by_role("link", name="Українська").click()
+    page.wait_for_url(f"**/{DEMO_SLUG}/podpisz")
+    page.locator("html[lang=uk]").wait_for(state="attached")
+
+
 SHOTS = {
     "home": home,
     "sign-form-errors": sign_form_errors,
@@ -102,6 +111,7 @@ SHOTS = {
     "event-page": event_page,
     "event-form-errors": event_form_errors,
     "check-in": check_in,
+    "sign-form-uk": sign_form_ukrainian,
 }
 
 
@@ -109,6 +119,7 @@ def take_screenshots(out_dir):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = []
+    compile_catalogues()  # the Ukrainian page
     with tempfile.TemporaryDirectory(prefix="koalicja-screenshots-") as workdir:
         app = build_app(workdir)
         with serving(app) as base_url, launched_chromium() as browser:

@@ -1,6 +1,6 @@
 """Configuration and commands that a newcomer and an operator rely on."""
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from koalicja import create_app
 from koalicja.config import ConfigError
@@ -71,5 +71,38 @@ def test_migrations_reach_exactly_the_models(database_url):
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             differences = compare_metadata(context, db.metadata)
+            collations = _collation_differences(connection)
         db.engine.dispose()
     assert differences == []
+    assert collations == []
+
+
+def _collation_differences(connection):
+    """Alembic does not compare collations; the sort key's byte order depends on one (PostgreSQL)."""
+    if connection.dialect.name != "postgresql":
+        return []
+    differences = []
+    for table in db.metadata.tables.values():
+        for column in table.columns:
+            wanted = getattr(column.type.dialect_impl(connection.dialect), "collation", None)
+            actual = connection.scalar(
+                text("SELECT collation_name FROM information_schema.columns WHERE table_name = :t AND column_name = :c"),
+                {"t": table.name, "c": column.name},
+            )
+            if wanted != actual:
+                differences.append((table.name, column.name, wanted, actual))
+    return differences
+
+
+def test_the_performance_migration_goes_down_and_up_again(database_url):
+    """0004 (data version, indexes, byte-order sort key) can be undone and redone on either database."""
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        upgrade()
+        downgrade(revision="d01530b99fa0")
+        upgrade()
+        assert db.session.scalar(text("SELECT version FROM data_version WHERE id = 1")) == 0
+        db.session.remove()
+        db.engine.dispose()

@@ -103,6 +103,8 @@ class Registration(db.Model):
     __table_args__ = (
         Index("ix_registration_event_status", "event_id", "status"),
         Index("ix_registration_event_email", "event_id", "email_key"),
+        # The events an ally attended (coordinators' queue), by address across events (migration 0004).
+        Index("ix_registration_email_key", "email_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

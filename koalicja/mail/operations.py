@@ -8,6 +8,7 @@ import base64
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -43,11 +44,26 @@ def queue_mail(to, subject, template, headers=None, attachments=(), **context):
     return message
 
 
+def _set_subject(message, subject):
+    """The subject, with non-ASCII text in RFC 2047 encoded words that keep every space.
+
+    Python 3.11's folding of a long encoded Subject drops the space where it breaks the line
+    (a long Ukrainian subject arrived as "піддекларацією"), so such subjects are encoded here,
+    spaces inside the encoded words, and stored already folded.
+    """
+    if subject.isascii():
+        message["Subject"] = subject  # refuses line breaks itself (ValueError)
+        return
+    if any(ch in subject for ch in "\r\n"):
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+    message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode(linesep="\n"))
+
+
 def compose(row, config):
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
     message["To"] = row.recipient
-    message["Subject"] = row.subject
+    _set_subject(message, row.subject)
     message["Date"] = formatdate(localtime=False)
     sender_domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(idstring=f"outbox{row.id}", domain=sender_domain)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from ..events.operations import attended_events
 from ..extensions import csrf, db, limiter
-from ..security import submitted_mailbox
+from ..security import safe_local_path, submitted_mailbox
 from ..text import escape_like
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
@@ -32,13 +32,6 @@ QUEUE_TAB_LABELS = {
 QUEUE_PAGE_SIZE = 100
 
 
-def _safe_next(target):
-    """Only a path on this site: never `//evil.example` or `https://…`."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("panel.queue")
-
-
 def _login_failed(response):
     return response.status_code != 303
 
@@ -55,7 +48,7 @@ def login():
         if coordinator:
             session.clear()  # a fresh session on login: nothing set before it carries over
             login_user(coordinator)
-            return see_other(_safe_next(request.args.get("next")))
+            return see_other(safe_local_path(request.args.get("next"), default=url_for("panel.queue")))
         form.password.errors.append(_("Nieprawidłowy e-mail lub hasło."))
     status = 422 if request.method == "POST" else 200
     return render_template("panel/login.html", form=form), status

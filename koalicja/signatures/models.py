@@ -55,6 +55,11 @@ class Signature(db.Model):
         # One signature per person per declaration: the key is the normalised address.
         UniqueConstraint("declaration_id", "email_key", name="uq_signature_declaration_email"),
         Index("ix_signature_list", "declaration_id", "listed", "approved_at"),
+        # The alphabetical list, the count of allies and the coordinators' tabs (migration 0004).
+        Index("ix_signature_list_alphabetical", "declaration_id", "listed", "list_sort_key"),
+        Index("ix_signature_declaration_status", "declaration_id", "status"),
+        Index("ix_signature_status_created", "status", "created_at"),
+        Index("ix_signature_status_decided", "status", "decided_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,8 @@ import pytest
 
 from koalicja.demo import seed_demo
 
+from ..translations import compile_catalogues
+from . import accessibility
 from .support import MISSING_CHROMIUM, TIMEOUT_MS, chromium_available, launched_chromium, serving
 
 
@@ -22,10 +24,32 @@ def require_chromium():
 
 
 @pytest.fixture
+def database():
+    """Browser tests run on SQLite only: what they prove is the pages, and every database
+    behaviour is tested on both engines elsewhere. Halves the time of the browser suite."""
+    return "sqlite"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The axe results, page by page, after the run (tests/browser/accessibility.py)."""
+    lines = accessibility.summary_lines()
+    if lines:
+        terminalreporter.section("axe-core: WCAG 2.1 A/AA")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
 def live_server(app):
     """The test's `app` served over real HTTP; the base URL, e.g. http://127.0.0.1:40123."""
     with serving(app) as base_url:
         yield base_url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def translations():
+    """English and Ukrainian pages need the compiled catalogues (`make translations` builds them too)."""
+    compile_catalogues()
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,17 @@ import re
 from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG
+from koalicja.extensions import db
 from koalicja.mail.operations import deliver_due
+from koalicja.panel.models import Coordinator
+from koalicja.signatures.models import Signature
+from koalicja.signatures.notifications import confirmation_token
+from koalicja.signatures.operations import confirm_signature, decide_signature, sign_declaration
 
-from ..conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD, link_in
+from ..conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD, current_declaration, link_in
 
 SIGN_PATH = "/sasiedztwa/podpisz"
 ALLIES_PATH = "/sasiedztwa/sojusznicy"
@@ -163,3 +169,95 @@ def test_bulk_approve_in_the_queue(live_server, page, demo):
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Barbara Sowa")
     expect(page.locator("#queue-tabs a", has_text="Zatwierdzone").locator(".badge")).to_have_text("11")
+
+
+def test_organisation_signs_in_ukrainian_and_hears_back_in_ukrainian(
+    app, live_server, make_context, coalition, coordinator, smtp_server
+):
+    """Olena switches the page to Ukrainian, signs for her group; every e-mail she gets is Ukrainian."""
+    signer = make_context().new_page()
+    signer.goto(live_server + SIGN_PATH)
+    signer.get_by_role("navigation", name="Język").get_by_role("link", name="Українська").click()
+    expect(signer).to_have_url(live_server + SIGN_PATH)
+    expect(signer.locator("html")).to_have_attribute("lang", "uk")
+    expect(signer.locator("h1")).to_have_text("Підписати декларацію")
+
+    organisation_fields = signer.locator(".group--organisation")
+    expect(organisation_fields).to_be_hidden()
+    signer.get_by_label("від імені організації або установи").check()
+    expect(organisation_fields).to_be_visible()
+    signer.get_by_label("Ім’я та прізвище", exact=True).fill("Olena Kovalenko")
+    signer.get_by_label("Адреса e-mail").fill("olena@ogrodki.example.org")
+    signer.get_by_label("Назва організації або установи").fill("Grupa Sąsiedzka Ogródki")
+    signer.get_by_label("Ваша посада в організації").fill("koordynatorka")
+    signer.get_by_label("Тип організації").select_option(label="Неформальна група")
+    signer.get_by_label("Заявляю, що можу підписати декларацію від імені цієї організації.").check()
+    expect(signer.get_by_label("Назву організації можна показати в публічному списку союзників і союзниць.")).to_be_checked()
+    signer.locator("#public_name").check()
+    signer.locator("#accept_declaration").check()
+    signer.locator("#accept_privacy").check()
+    signer.get_by_role("button", name="Підписую декларацію").click()
+    expect(signer).to_have_url(re.compile(r"/sasiedztwa/podpisz/sprawdz-poczte$"))
+    expect(signer.locator("h1")).to_have_text("Перевірте пошту")
+
+    with app.app_context():
+        assert deliver_due().sent == 1
+    [mail] = smtp_server.messages
+    assert mail["Subject"] == "Підтвердьте підпис під декларацією: Koalicja na rzecz sąsiedztw"
+    signer.goto(live_server + urlsplit(link_in(mail)).path)
+    signer.get_by_role("button", name="Підтверджую").click()
+    expect(signer.locator("h1")).to_have_text("Дякуємо! Підпис підтверджено.")
+
+    panel = make_context().new_page()  # the coordinator works in Polish
+    log_in(panel, live_server, COORDINATOR_EMAIL, COORDINATOR_PASSWORD)
+    row = panel.locator("tr", has_text="Olena Kovalenko")
+    expect(row).to_contain_text("koordynatorka, Grupa Sąsiedzka Ogródki")
+    expect(row).to_contain_text("Grupa nieformalna")
+    row.get_by_role("button", name="Zatwierdź", exact=True).click()
+    expect(panel.locator("tr", has_text="Olena Kovalenko").locator(".status")).to_have_text("Zatwierdzony")
+
+    with app.app_context():
+        assert deliver_due().sent == 1
+    approved = smtp_server.messages[-1]
+    assert approved["Subject"] == "Вітаємо серед союзників і союзниць: Koalicja na rzecz sąsiedztw"
+    assert "Ваш підпис під декларацією «Deklaracja współpracy» затверджено." in approved.get_body(("plain",)).get_content()
+
+    signer.goto(live_server + ALLIES_PATH)
+    ally = signer.locator("#allies-results .ally")
+    expect(ally.locator(".ally__name")).to_have_text(["Grupa Sąsiedzka Ogródki"])
+    expect(ally.locator(".ally__meta")).to_have_text("Неформальна група · представляє: Olena Kovalenko")
+
+
+def test_withdraw_a_signature_through_the_emailed_link(app, live_server, make_context, coalition, coordinator, smtp_server):
+    """The link in the approval e-mail takes the ally off the list and erases the data."""
+    with app.app_context():
+        data = {"kind": "person", "full_name": "Jan Żak", "email": "jan@example.org", "public_name": True}
+        signature = sign_declaration(current_declaration(), data).signature
+        confirm_signature(confirmation_token(signature))
+        decide_signature(signature, "approve", db.session.get(Coordinator, coordinator))
+        assert deliver_due().sent == 2
+    approved = smtp_server.messages[-1]
+    assert approved["Subject"].startswith("Witamy w gronie sojuszników")
+    withdraw_link = re.search(r"http://koalicja\.test/wycofaj/\S+", approved.get_body(("plain",)).get_content()).group(0)
+
+    page = make_context().new_page()
+    page.goto(live_server + ALLIES_PATH)
+    expect(page.locator("#allies-results .ally__name")).to_have_text(["Jan Żak"])
+
+    page.goto(live_server + urlsplit(withdraw_link).path)
+    expect(page.locator("h1")).to_have_text("Wycofanie podpisu")
+    expect(page.locator(".lead")).to_contain_text("Jan Żak, czy chcesz wycofać podpis")
+    page.get_by_role("button", name="Wycofuję podpis i proszę o usunięcie danych").click()
+    expect(page).to_have_url(live_server + "/wycofano")
+    expect(page.locator("[role=status]")).to_contain_text("Podpis został wycofany, a Twoje dane usunięte.")
+
+    page.goto(live_server + ALLIES_PATH)
+    expect(page.locator("#allies-results .ally")).to_have_count(0)
+    expect(page.locator(".empty")).to_contain_text("Lista jest jeszcze pusta.")
+    with app.app_context():
+        signature = db.session.scalar(select(Signature))
+        assert signature.status == "withdrawn" and signature.full_name != "Jan Żak" and "jan@" not in signature.email
+
+    # The same link again: nothing left to withdraw, and it says so.
+    page.goto(live_server + urlsplit(withdraw_link).path)
+    expect(page.locator("[role=status]")).to_contain_text("Ten podpis został już wycofany")

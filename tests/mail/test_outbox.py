@@ -1,10 +1,14 @@
 """The outbox keeps every message until an SMTP server has taken it."""
+import email
+import email.policy
+
+import pytest
 from sqlalchemy import select
 
 from koalicja.extensions import db
 from koalicja.mail.addresses import mailbox_key
 from koalicja.mail.models import OutboxMessage
-from koalicja.mail.operations import deliver_due
+from koalicja.mail.operations import compose, deliver_due
 from koalicja.signatures.models import Signature
 
 from ..conftest import VALID_PERSON, SmtpServer, free_port, sign
@@ -79,6 +83,23 @@ def test_polish_subject_survives_the_trip(app, client, coalition, smtp_server):
     with app.app_context():
         deliver_due()
     assert smtp_server.messages[0]["Subject"] == "Potwierdź podpis pod deklaracją: Koalicja na rzecz sąsiedztw"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Підтвердьте підпис під декларацією: Koalicja na rzecz sąsiedztw",
+        "Вітаємо серед союзників і союзниць: Коаліція за добросусідство у Кракові та Вроцлаві",
+        "Twój podpis pod deklaracją jest już zapisany: Koalicja na rzecz sąsiedztw i zieleni miejskiej",
+        "Confirm your signature under the declaration: Koalicja na rzecz sąsiedztw",
+    ],
+)
+def test_long_subjects_keep_every_space(subject):
+    """Long non-ASCII subjects are folded over several encoded words; no space may go missing."""
+    row = OutboxMessage(id=1, recipient="olena@example.org", subject=subject, body_text="Добрий день!", body_html="")
+    raw = compose(row, {"MAIL_FROM": "Koalicja <koalicja@example.org>"}).as_bytes(policy=email.policy.SMTP)
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
+    assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject
 
 
 def test_mailbox_key():

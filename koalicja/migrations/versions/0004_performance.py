@@ -27,9 +27,23 @@ def upgrade():
         # The Polish sort key must compare bytewise, whatever the database's collation.
         op.alter_column('signature', 'list_sort_key', existing_type=sa.String(length=300), existing_nullable=False,
                         type_=sa.String(length=300, collation='C'))
+    with op.batch_alter_table('signature', schema=None) as batch_op:
+        batch_op.create_index('ix_signature_list_alphabetical', ['declaration_id', 'listed', 'list_sort_key'], unique=False)
+        batch_op.create_index('ix_signature_declaration_status', ['declaration_id', 'status'], unique=False)
+        batch_op.create_index('ix_signature_status_created', ['status', 'created_at'], unique=False)
+        batch_op.create_index('ix_signature_status_decided', ['status', 'decided_at'], unique=False)
+    with op.batch_alter_table('registration', schema=None) as batch_op:
+        batch_op.create_index('ix_registration_email_key', ['email_key'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('registration', schema=None) as batch_op:
+        batch_op.drop_index('ix_registration_email_key')
+    with op.batch_alter_table('signature', schema=None) as batch_op:
+        batch_op.drop_index('ix_signature_status_decided')
+        batch_op.drop_index('ix_signature_status_created')
+        batch_op.drop_index('ix_signature_declaration_status')
+        batch_op.drop_index('ix_signature_list_alphabetical')
     if op.get_bind().dialect.name == 'postgresql':
         op.alter_column('signature', 'list_sort_key', existing_type=sa.String(length=300, collation='C'),
                         existing_nullable=False, type_=sa.String(length=300))
