@@ -165,6 +165,7 @@ def decide(signature_id):
             signature=signature,
             row_message=message,
             attended=attended_events([signature.email_key]),
+            swapped=True,  # focus stays in the row: its remaining button takes it
         )
         return add_trigger(make_response(row), "queueChanged")
     if message:

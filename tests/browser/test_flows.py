@@ -81,9 +81,11 @@ def test_sign_confirm_approve_and_find_on_public_list(app, live_server, make_con
     expect(swapped.get_by_role("button", name="Zatwierdź", exact=True)).to_have_count(0)
     assert panel.url == f"{live_server}{QUEUE_PATH}"
     assert_same_document(panel)
-    # The tabs refresh themselves (queueChanged, 1.5 s later): the approved row leaves the queue.
+    # Keyboard focus stays in the row, on its remaining action.
+    expect(swapped.get_by_role("button", name="Odrzuć", exact=True)).to_be_focused()
+    # The tab counts refresh themselves (queueChanged, 1.5 s later); the decided row stays in view.
     expect(panel.locator("#queue-tabs a", has_text="Zatwierdzone").locator(".badge")).to_have_text("1")
-    expect(panel.locator(f"#{row_id}")).to_have_count(0)
+    expect(swapped.locator(".status")).to_have_text("Zatwierdzony")
     assert_same_document(panel)
 
     signer.goto(live_server + ALLIES_PATH)
