@@ -85,6 +85,8 @@ def seed_demo():
         funding_notice=DEMO_FUNDING,
         chat_url="https://example.org/czat-koalicji",
         facebook_url="https://example.org/koalicja-na-facebooku",
+        brand_colour="#1d5c4d",
+        logo="favicon.svg",
     )
     declaration = Declaration(coalition=coalition, title="Deklaracja współpracy", body=DEMO_DECLARATION)
     db.session.add_all([coalition, declaration])

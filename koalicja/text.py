@@ -33,3 +33,15 @@ def search_key(value):
 def escape_like(text):
     """Literal text for a SQL LIKE pattern with `escape="\\"`: % and _ lose their meaning."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contrast_with_white(colour):
+    """WCAG 2.1 contrast ratio of white text on `colour` (#rrggbb)."""
+
+    def channel(hex_pair):
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return 1.05 / (luminance + 0.05)

@@ -20,6 +20,10 @@ class Coalition(db.Model):
     chat_url: Mapped[str] = mapped_column(String(500), default="")
     facebook_url: Mapped[str] = mapped_column(String(500), default="")
     website_url: Mapped[str] = mapped_column(String(500), default="")
+    # The coalition's look: a brand colour (#rrggbb, dark enough for white text) and a logo
+    # file under static/img/ (empty: the name alone).
+    brand_colour: Mapped[str] = mapped_column(String(7), default="#1d5c4d", server_default="#1d5c4d")
+    logo: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     declarations: Mapped[list["Declaration"]] = relationship(

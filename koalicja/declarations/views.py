@@ -1,7 +1,9 @@
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+import re
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
 from ..htmx import render_page_or_fragment
-from ..text import render_markdown
+from ..text import contrast_with_white, render_markdown
 from .operations import (
     ORDER_CHOICES,
     ORDER_NEWEST,
@@ -82,3 +84,25 @@ def privacy(slug):
     return render_template(
         "declarations/privacy.html", coalition=coalition, notice_html=render_markdown(privacy_notice_text(coalition))
     )
+
+
+DEFAULT_BRAND_COLOUR = "#1d5c4d"
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def brand_colour(coalition):
+    """The coalition's colour when white text on it passes WCAG AA (4.5:1), else the default."""
+    colour = coalition.brand_colour or ""
+    if _HEX_COLOUR.match(colour) and contrast_with_white(colour) >= 4.5:
+        return colour.lower()
+    return DEFAULT_BRAND_COLOUR
+
+
+@bp.get("/<slug>/kolory.css")
+def colours(slug):
+    """The coalition's colours as a stylesheet: the CSP allows no inline styles."""
+    coalition = _coalition_or_404(slug)
+    response = make_response(f":root {{ --brand: {brand_colour(coalition)}; --brand-dark: {brand_colour(coalition)}; }}\n")
+    response.mimetype = "text/css"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -151,3 +151,21 @@ def test_declaration_markdown_cannot_inject_html_or_script_links(client, coaliti
 def test_root_goes_to_the_only_coalition(client, coalition):
     response = client.get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/sasiedztwa/")
+
+
+@pytest.mark.parametrize(
+    ("colour", "served"),
+    [("#7A1F5C", "#7a1f5c"), ("#FFEE00", "#1d5c4d"), ("red; } body { display:none", "#1d5c4d")],
+)
+def test_coalition_colour_comes_from_its_settings_if_readable(app, client, coalition, colour, served):
+    from koalicja.declarations.models import Coalition
+
+    with app.app_context():
+        db.session.execute(db.update(Coalition).values(brand_colour=colour, logo="favicon.svg"))
+        db.session.commit()
+    page = client.get("/sasiedztwa/").get_data(as_text=True)
+    assert 'href="/sasiedztwa/kolory.css"' in page
+    assert 'class="brand__logo" src="/static/img/favicon.svg' in page
+    css = client.get("/sasiedztwa/kolory.css")
+    assert css.mimetype == "text/css"
+    assert css.get_data(as_text=True).startswith(f":root {{ --brand: {served};")
