@@ -155,7 +155,7 @@ def test_root_goes_to_the_only_coalition(client, coalition):
 
 @pytest.mark.parametrize(
     ("colour", "served"),
-    [("#7A1F5C", "#7a1f5c"), ("#FFEE00", "#1d5c4d"), ("red; } body { display:none", "#1d5c4d")],
+    [("#7A1F5C", "#7a1f5c"), ("#FFEE00", "#1d5c4d"), ("red;}a{", "#1d5c4d")],
 )
 def test_coalition_colour_comes_from_its_settings_if_readable(app, client, coalition, colour, served):
     from koalicja.declarations.models import Coalition
