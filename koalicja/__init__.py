@@ -40,6 +40,7 @@ def create_app(test_config=None):
     from .declarations.views import bp as declarations_bp
     from .events.panel import bp as events_panel_bp
     from .events.views import bp as events_bp
+    from .panel.coalitions import bp as coalitions_panel_bp
     from .panel.views import bp as panel_bp
     from .privacy.views import bp as privacy_bp
     from .signatures.views import bp as signatures_bp
@@ -47,6 +48,7 @@ def create_app(test_config=None):
     # The panel's fixed prefix must win over the coalition slug routes.
     i18n.init_app(app)  # /jezyk/<code> before the coalition slug routes
     app.register_blueprint(panel_bp)
+    app.register_blueprint(coalitions_panel_bp)
     app.register_blueprint(events_panel_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)

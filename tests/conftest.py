@@ -155,10 +155,14 @@ def current_declaration(slug=SLUG):
 
 
 @pytest.fixture
-def coordinator(app):
-    """The id of a coordinator account (COORDINATOR_EMAIL / COORDINATOR_PASSWORD)."""
+def coordinator(app, coalition):
+    """The id of a coordinator account (COORDINATOR_EMAIL / COORDINATOR_PASSWORD) serving the
+    `coalition` fixture's coalition only (not an administrator)."""
     with app.app_context():
-        return create_coordinator(COORDINATOR_EMAIL, "Koordynatorka Testowa", COORDINATOR_PASSWORD).id
+        account = create_coordinator(COORDINATOR_EMAIL, "Koordynatorka Testowa", COORDINATOR_PASSWORD)
+        account.coalitions.append(db.session.scalar(select(Coalition).where(Coalition.slug == SLUG)))
+        db.session.commit()
+        return account.id
 
 
 def csrf_token_from(response):

@@ -12,6 +12,8 @@ from ..text import escape_like
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import Decision, DecisionNotAllowed, decide_signature, decide_signatures
+from ..declarations.models import Declaration
+from .access import coalitions_served, declaration_ids_condition, require_coalition
 from .forms import LoginForm, PasswordChangeForm
 from .operations import authenticate, set_password
 
@@ -85,8 +87,10 @@ def index():
     return see_other(url_for("panel.queue"))
 
 
-def _tab_counts():
-    rows = db.session.execute(select(Signature.status, func.count(Signature.id)).group_by(Signature.status)).all()
+def _tab_counts(scope):
+    rows = db.session.execute(
+        select(Signature.status, func.count(Signature.id)).where(scope).group_by(Signature.status)
+    ).all()
     counts = dict(rows)
     return {status: counts.get(status.value, 0) for status in QUEUE_TABS}
 
@@ -107,7 +111,14 @@ def queue():
     if status not in {s.value for s in QUEUE_TABS}:
         status = SignatureStatus.CONFIRMED.value
     query = request.args.get("q", "")[:100]
-    conditions = [Signature.status == status]
+    coalitions = coalitions_served()
+    chosen = next((c for c in coalitions if c.slug == request.args.get("koalicja")), None)
+    scope = (
+        Signature.declaration_id.in_(select(Declaration.id).where(Declaration.coalition_id == chosen.id))
+        if chosen
+        else declaration_ids_condition(Signature.declaration_id)
+    )
+    conditions = [Signature.status == status, scope]
     if query.strip():
         conditions.append(_search_condition(query))
     total = db.session.scalar(select(func.count(Signature.id)).where(*conditions))
@@ -135,10 +146,12 @@ def queue():
         total=total,
         tabs=QUEUE_TABS,
         status_labels=QUEUE_TAB_LABELS,
-        counts=_tab_counts(),
+        counts=_tab_counts(scope),
         withdrawn=db.session.scalar(
-            select(func.count(Signature.id)).where(Signature.status == SignatureStatus.WITHDRAWN)
+            select(func.count(Signature.id)).where(Signature.status == SignatureStatus.WITHDRAWN, scope)
         ),
+        coalitions=coalitions,
+        chosen_coalition=chosen,
     )
 
 
@@ -153,6 +166,7 @@ def _decision_from_form():
 @login_required
 def decide(signature_id):
     signature = db.get_or_404(Signature, signature_id)
+    require_coalition(signature.declaration.coalition_id)
     decision = _decision_from_form()
     try:
         decide_signature(signature, decision, current_user)

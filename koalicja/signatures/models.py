@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -50,6 +50,11 @@ STATUS_LABELS = {
 }
 
 
+class SignatureOrigin(StrEnum):
+    ONLINE = "online"  # the form on the site, confirmed by e-mail
+    PAPER = "paper"  # entered by a coordinator from a signed paper form or its scan
+
+
 class Signature(db.Model):
     __table_args__ = (
         # One signature per person per declaration: the key is the normalised address.
@@ -60,10 +65,16 @@ class Signature(db.Model):
         Index("ix_signature_declaration_status", "declaration_id", "status"),
         Index("ix_signature_status_created", "status", "created_at"),
         Index("ix_signature_status_decided", "status", "decided_at"),
+        # The same organisation signing twice is flagged to coordinators by these.
+        Index("ix_signature_nip", "nip"),
+        Index("ix_signature_krs", "krs"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     declaration_id: Mapped[int] = mapped_column(ForeignKey("declaration.id"))
+    # The exact text signed (a declaration's versions change; a signature does not).
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("declaration_version.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(10), default=SignatureOrigin.ONLINE, server_default="online")
     kind: Mapped[str] = mapped_column(String(20))
     full_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
@@ -73,6 +84,10 @@ class Signature(db.Model):
     organisation_name: Mapped[str] = mapped_column(String(300), default="")
     role: Mapped[str] = mapped_column(String(150), default="")
     sector: Mapped[str | None] = mapped_column(String(30))
+    # Organisation identifiers, normalised to digits (python-stdnum checks the checksums).
+    krs: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    nip: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    regon: Mapped[str] = mapped_column(String(14), default="", server_default="")
     authorised: Mapped[bool] = mapped_column(default=False)
     # What the signer agreed to show on the public list.
     public_name: Mapped[bool] = mapped_column(default=False)
@@ -88,6 +103,18 @@ class Signature(db.Model):
     # What was consented to and when (RODO art. 7(1): the controller must be able to show it).
     consents: Mapped[dict] = mapped_column(JSON, default=dict)
     language: Mapped[str] = mapped_column(String(8), default="pl")
+    # Agreed to receive the coalition's announcements (opt-in); unsubscribing clears it.
+    contact_allowed: Mapped[bool] = mapped_column(default=False, server_default="0")
+    unsubscribed_at: Mapped[datetime | None]
+    unsubscribed_from_id: Mapped[int | None] = mapped_column(ForeignKey("announcement.id", ondelete="SET NULL"))
+
+    # Paper signatures: when and where the form was signed, who entered it, and its scan
+    # (a file under instance/, served only to the coalition's coordinators).
+    signed_on: Mapped[date | None]
+    signed_place: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
+    scan_file: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    scan_content_type: Mapped[str] = mapped_column(String(50), default="", server_default="")
 
     status: Mapped[str] = mapped_column(String(20), default=SignatureStatus.UNCONFIRMED, index=True)
     # Part of every confirmation token; cleared on use, so a link works only once.
@@ -104,7 +131,10 @@ class Signature(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
 
     declaration = relationship("Declaration")
-    decided_by = relationship("Coordinator")
+    version = relationship("DeclarationVersion")
+    decided_by = relationship("Coordinator", foreign_keys=[decided_by_id])
+    entered_by = relationship("Coordinator", foreign_keys=[entered_by_id])
+    endorsements = relationship("Endorsement", back_populates="signature", cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def is_organisation(self):
@@ -121,6 +151,10 @@ class Signature(db.Model):
     @property
     def status_label(self):
         return STATUS_LABELS[SignatureStatus(self.status)]
+
+    @property
+    def is_paper(self):
+        return self.origin == SignatureOrigin.PAPER
 
     @property
     def awaits_decision(self):

@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..mail.addresses import mailbox_key
+from ..panel.access import declaration_ids_condition
+from ..panel.audit import AuditAction, record
 from ..text import search_key, sort_key
 from ..timeutil import utcnow
 from ..tokens import TokenInvalid, read_token
@@ -74,6 +76,7 @@ def sign_declaration(declaration, data, privacy_notice_text="", language="pl"):
     if existing is None:
         signature = Signature(
             declaration=declaration,
+            version=declaration.current_version,
             kind=data["kind"],
             full_name=data["full_name"],
             email=data["email"],
@@ -218,6 +221,7 @@ def _apply_decision(signature, decision, coordinator):
     if SignatureStatus(signature.status) not in _ALLOWED_FROM[decision]:
         raise DecisionNotAllowed
     first_approval = decision == Decision.APPROVE and signature.approved_at is None
+    previous = signature.status
     signature.status = SignatureStatus.APPROVED if decision == Decision.APPROVE else SignatureStatus.REJECTED
     signature.decided_at = utcnow()
     if first_approval:
@@ -226,6 +230,14 @@ def _apply_decision(signature, decision, coordinator):
     if signature.status == SignatureStatus.REJECTED:
         signature.confirm_nonce = None
     refresh_listing(signature)
+    record(
+        AuditAction.APPROVE if decision == Decision.APPROVE else AuditAction.REJECT,
+        signature.display_name,
+        coalition_id=signature.declaration.coalition_id,
+        subject=signature,
+        details={"status": [previous, signature.status]},
+        coordinator=coordinator,
+    )
     if first_approval:
         notify_signature_approved(signature)
 
@@ -237,9 +249,14 @@ def decide_signature(signature, decision, coordinator):
 
 
 def decide_signatures(signature_ids, decision, coordinator):
-    """Bulk decision in one transaction; entries in a state that does not allow it are skipped."""
+    """Bulk decision in one transaction; entries in a state that does not allow it, or of a
+    coalition the coordinator does not serve, are skipped."""
     decision = Decision(decision)
-    signatures = db.session.scalars(select(Signature).where(Signature.id.in_(signature_ids))).all()
+    signatures = db.session.scalars(
+        select(Signature).where(
+            Signature.id.in_(signature_ids), declaration_ids_condition(Signature.declaration_id, coordinator)
+        )
+    ).all()
     decided = 0
     for signature in signatures:
         try:

@@ -1,0 +1,28 @@
+"""The coordinator's page of one coalition: everything they can do for it, in one place."""
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+from ..declarations.operations import count_allies
+from .access import coalitions_served, served_coalition_or_404
+
+bp = Blueprint("coalitions_panel", __name__, url_prefix="/panel/koalicje")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page here is for coordinators only."""
+
+
+@bp.get("/")
+def index():
+    coalitions = coalitions_served()
+    return render_template(
+        "panel/coalitions.html", coalitions=coalitions, allies={c.id: count_allies(c) for c in coalitions}
+    )
+
+
+@bp.get("/<slug>/")
+def detail(slug):
+    coalition = served_coalition_or_404(slug)
+    return render_template("panel/coalition.html", coalition=coalition, allies_count=count_allies(coalition))
