@@ -124,6 +124,17 @@ class Gunicorn:
             best = max(best, (fields.get("Pss", 0.0), private))
         return best
 
+    def cpu_seconds(self):
+        """User + system CPU time of the workers so far (clock ticks from /proc/<pid>/stat)."""
+        ticks = 0
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def reset_peak_memory(self):
         """Start the workers' VmHWM afresh (Linux: `echo 5 > /proc/<pid>/clear_refs`)."""
         for pid in self.workers():
@@ -151,7 +162,9 @@ def _milliseconds(text):
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url, seconds, connections, threads=2, headers=None, script=None):
+def wrk(url, seconds, connections, threads=2, headers=None, script=None, server=None):
+    """One wrk run; with `server`, also the CPU time its workers spent per request (µs)."""
+    cpu_before = server.cpu_seconds() if server else None
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in {**BROWSER_HEADERS, **(headers or {})}.items():
         command += ["-H", f"{name}: {value}"]
@@ -168,6 +181,8 @@ def wrk(url, seconds, connections, threads=2, headers=None, script=None):
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     result["errors"] = (int(bad.group(1)) if bad else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    if server:
+        result["cpu_us"] = (server.cpu_seconds() - cpu_before) / max(result["requests"], 1) * 1e6
     return result
 
 
@@ -387,8 +402,8 @@ def run(kind, seconds, connections, rounds=3, only=None, keep=False):
                     script = workdir / f"sign-{number}.lua"
                     tag = f"wrk{number}" + os.urandom(3).hex()
                     script.write_text(SIGN_SCRIPT % {"tag": tag, "path": path, "cookie": sign_cookie, "body": sign_body})
-                bares.append(wrk(hello_server.url + "/", seconds, connections))
-                results.append(wrk(base + path, seconds, connections, headers=headers, script=script))
+                bares.append(wrk(hello_server.url + "/", seconds, connections, server=hello_server))
+                results.append(wrk(base + path, seconds, connections, headers=headers, script=script, server=app_server))
             bare_runs += [bare["rps"] for bare in bares]
             result = {
                 "rps": statistics.median(r["rps"] for r in results),
@@ -398,6 +413,8 @@ def run(kind, seconds, connections, rounds=3, only=None, keep=False):
                 "requests": sum(r["requests"] for r in results),
                 "errors": sum(r["errors"] for r in results),
                 "ratios": [r["rps"] / b["rps"] for r, b in zip(results, bares, strict=True)],
+                "cpu_us": statistics.median(r["cpu_us"] for r in results),
+                "bare_cpu_us": statistics.median(b["cpu_us"] for b in bares),
             }
             if kind_of_page == "write":
                 written = count_rows(database_url, "signature") - written_before
@@ -473,8 +490,8 @@ def markdown(report):
         f"Seeded 20 000 approved allies, 3 000 in the queue, 30 events, 2 000 registrations in {report['seed_seconds']} s. "
         f"Bare Flask: median {report['bare_rps_median']:.0f} req/s.",
         "",
-        "| Page | req/s | bare Flask req/s | ratio | budget | p50 ms | p99 ms | cold ms | result |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| Page | req/s | bare Flask req/s | ratio | budget | p50 ms | p99 ms | cold ms | CPU µs/req (bare) | result |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in report["pages"]:
         budget = f"≥ {READ_BUDGET:.0%}, p99 < 50" if row["kind"] == "read" else f"≥ {WRITE_BUDGET:.0%}"
@@ -482,7 +499,8 @@ def markdown(report):
         errors = f" ({row['errors']} errors)" if row["errors"] else ""
         lines.append(
             f"| {row['page']} | {row['rps']:.0f} | {row['bare_rps']:.0f} | {row['ratio']:.0%} | {budget} | "
-            f"{row['p50']:.1f} | {row['p99']:.1f} | {cold} | {verdict(row['passed'])}{errors} |"
+            f"{row['p50']:.1f} | {row['p99']:.1f} | {cold} | {row['cpu_us']:.0f} ({row['bare_cpu_us']:.0f}) | "
+            f"{verdict(row['passed'])}{errors} |"
         )
     rss = report["peak_worker_rss_mb"]
     lines += [

@@ -1,4 +1,5 @@
 """Koalicja: sign a coalition's declaration online, confirm by e-mail, approve, list allies."""
+import os
 from pathlib import Path
 
 from flask import Flask, render_template
@@ -11,7 +12,8 @@ from sqlalchemy.exc import OperationalError
 from . import cli, i18n, serving
 from . import htmx as htmx_helpers
 from .config import load_config
-from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, htmx, limiter, login_manager
+from .signatures.scans import megabytes
 from .text import render_markdown
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,25 +35,33 @@ def create_app(test_config=None):
     babel.init_app(app, locale_selector=i18n.select_locale)
     htmx.init_app(app)
     limiter.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    _init_migrations(app)
     _init_login(app)
 
     from . import models  # noqa: F401  (every table known before the first query)
+    from .announcements.views import bp as announcements_bp
+    from .declarations.panel import bp as declarations_panel_bp
     from .declarations.views import bp as declarations_bp
     from .events.panel import bp as events_panel_bp
     from .events.views import bp as events_bp
+    from .panel.admin import bp as admin_bp
     from .panel.coalitions import bp as coalitions_panel_bp
     from .panel.views import bp as panel_bp
     from .privacy.views import bp as privacy_bp
+    from .signatures.panel import bp as signatures_panel_bp
     from .signatures.views import bp as signatures_bp
 
     # The panel's fixed prefix must win over the coalition slug routes.
     i18n.init_app(app)  # /jezyk/<code> before the coalition slug routes
     app.register_blueprint(panel_bp)
     app.register_blueprint(coalitions_panel_bp)
+    app.register_blueprint(declarations_panel_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(events_panel_bp)
+    app.register_blueprint(signatures_panel_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(announcements_bp)
     app.register_blueprint(signatures_bp)
     app.register_blueprint(declarations_bp)
 
@@ -93,12 +103,26 @@ def _tune_sqlite(app):
         # WAL lets pages be read while a registration is written; writers wait for each other
         # (busy_timeout) instead of failing, which the event-capacity lock relies on.
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL is still safe against corruption; it skips the fsync of each commit
+        # (done at checkpoints instead), so a power cut can lose the last commits, never the file.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     with app.app_context():
         sqlalchemy_event.listen(db.engine, "connect", pragmas)
+
+
+def _init_migrations(app):
+    """Flask-Migrate for `flask db …`, `init-db` and the tests. It brings Alembic, Mako and
+    Pygments (about 10 MB per process), which a web worker never uses: under gunicorn
+    (koalicja/gunicorn_conf.py sets KOALICJA_WEB_SERVER=1) it is left out."""
+    if os.environ.get("KOALICJA_WEB_SERVER") == "1":
+        return
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
 
 
 def _init_login(app):
@@ -134,6 +158,18 @@ def _register_error_pages(app):
     @app.errorhandler(405)
     def method_not_allowed(error):
         return error_page(405, _l("Nieprawidłowe żądanie"), _l("Tej strony nie można otworzyć w ten sposób."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return error_page(
+            413,
+            _l("Plik jest za duży"),
+            _l(
+                "Wysłany plik jest za duży: całe zgłoszenie może mieć najwyżej %(limit)s MB. Nic nie zostało zapisane. "
+                "Wróć, wybierz mniejszy plik (np. skan w niższej rozdzielczości) i wyślij formularz jeszcze raz.",
+                limit=megabytes(app.config["MAX_CONTENT_LENGTH"]),
+            ),
+        )
 
     @app.errorhandler(429)
     def too_many_requests(error):

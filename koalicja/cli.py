@@ -22,31 +22,47 @@ def init_db_command():
 @with_appcontext
 def seed_demo_command():
     """Load a demo coalition, allies, a queue and a demo coordinator (once)."""
-    from .demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, seed_demo
+    from .demo import (
+        DEMO_COORDINATOR_EMAIL,
+        DEMO_COORDINATOR_PASSWORD,
+        DEMO_SCOPED_EMAIL,
+        DEMO_SCOPED_PASSWORD,
+        seed_demo,
+    )
 
     created = seed_demo()
     click.echo("Dane demonstracyjne wczytane." if created else "Dane demonstracyjne są już w bazie.")
     click.echo(f"Panel koordynatora: {current_app.config['BASE_URL']}/panel/logowanie")
-    click.echo(f"  login: {DEMO_COORDINATOR_EMAIL}")
-    click.echo(f"  hasło: {DEMO_COORDINATOR_PASSWORD}")
+    click.echo(f"  administratorka (wszystkie koalicje): {DEMO_COORDINATOR_EMAIL} / hasło: {DEMO_COORDINATOR_PASSWORD}")
+    click.echo(f"  koordynator (tylko reintegracja):     {DEMO_SCOPED_EMAIL} / hasło: {DEMO_SCOPED_PASSWORD}")
 
 
 @click.command("create-coordinator")
 @click.argument("email")
 @click.option("--name", prompt="Imię i nazwisko", help="Name shown in the panel.")
 @click.password_option("--password", prompt="Hasło", confirmation_prompt="Powtórz hasło")
+@click.option("--admin", is_flag=True, help="An administrator: manages coalitions and accounts, acts for all coalitions.")
+@click.option("--coalition", "slugs", multiple=True, help="Slug of a coalition this coordinator acts for (repeatable).")
 @with_appcontext
-def create_coordinator_command(email, name, password):
-    """Create a coordinator account."""
+def create_coordinator_command(email, name, password, admin, slugs):
+    """Create a coordinator account (the first one of an installation: --admin)."""
+    from .declarations.operations import coalition_by_slug
+    from .extensions import db
     from .panel.operations import MIN_PASSWORD_LENGTH, CoordinatorExists, create_coordinator
 
     if len(password) < MIN_PASSWORD_LENGTH:
         raise click.UsageError(f"Hasło musi mieć co najmniej {MIN_PASSWORD_LENGTH} znaków.")
+    coalitions = [coalition_by_slug(slug) for slug in slugs]
+    if None in coalitions:
+        raise click.UsageError("Nie ma koalicji o adresie: " + ", ".join(s for s, c in zip(slugs, coalitions) if c is None))
     try:
-        create_coordinator(email, name, password)
+        account = create_coordinator(email, name, password)
     except CoordinatorExists:
         raise click.UsageError(f"Konto {email} już istnieje.") from None
-    click.echo(f"Utworzono konto koordynatora: {email}")
+    account.is_admin = admin
+    account.coalitions = coalitions
+    db.session.commit()
+    click.echo(f"Utworzono konto {'administratora' if admin else 'koordynatora'}: {email}")
 
 
 @click.command("send-mail")

@@ -37,6 +37,11 @@ def load_config(app, test_config=None):
         BASE_URL=os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         MAIL_BACKEND=os.environ.get("MAIL_BACKEND") or ("smtp" if smtp_host else "file"),
         MAIL_OUTBOX_DIR=os.environ.get("MAIL_OUTBOX_DIR", str(instance / "outbox")),
+        # Uploaded coalition logos (public) live outside static/, like everything people upload.
+        LOGO_FOLDER=os.environ.get("LOGO_FOLDER", str(instance / "logos")),
+        # Scans of paper signatures: personal data, outside static/, served only through the panel.
+        SCAN_FOLDER=os.environ.get("SCAN_FOLDER", str(instance / "scans")),
+        SCAN_MAX_BYTES=int(os.environ.get("SCAN_MAX_BYTES", str(10 * 1024 * 1024))),
         MAIL_FROM=os.environ.get("MAIL_FROM", "Koalicja <koalicja@localhost>"),
         MAIL_MAX_ATTEMPTS=int(os.environ.get("MAIL_MAX_ATTEMPTS", "12")),
         SMTP_HOST=smtp_host,
@@ -61,6 +66,11 @@ def load_config(app, test_config=None):
     )
     if test_config:
         app.config.update(test_config)
+    # No request may be bigger than the largest upload plus the form around it; a bigger one
+    # gets the 413 page before anything is read. A scan just over its own limit still fits,
+    # so the form can say what is wrong next to the field.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = app.config["SCAN_MAX_BYTES"] + 1024 * 1024
 
     # Cookies travel only over HTTPS when the site is served over HTTPS.
     https = app.config["BASE_URL"].startswith("https://")

@@ -1,23 +1,35 @@
-"""Demo data for `make run`: one coalition, a declaration, allies and a queue to review.
+"""Demo data for `make run`: three coalitions with the three kinds of agreement we serve.
 
-The declaration below is our own text in the spirit of the coalitions we serve; real
-coalitions enter theirs in the panel.
+- a neighbourhood coalition's declaration (with an earlier version still readable),
+- a reintegration coalition's declaration with numbered postulates, signed by organisations
+  with KRS/NIP/REGON (one of them twice, to show the duplicate flag),
+- a partnership agreement that later received an annex, with a paper signature.
+
+The texts are our own, in the spirit of the coalitions we serve; real coalitions enter
+theirs in the panel.
 """
+import shutil
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
-from .declarations.models import Coalition, Declaration
+from .declarations.models import Coalition, Declaration, DeclarationVersion, Endorsement, EndorsementMethod, VersionKind
 from .extensions import db
 from .mail.addresses import mailbox_key
 from .panel.operations import coordinator_by_email, create_coordinator
-from .signatures.models import Sector, Signature, SignatureStatus, SignerKind
+from .signatures.models import Sector, Signature, SignatureOrigin, SignatureStatus, SignerKind
 from .signatures.operations import refresh_listing
-from .timeutil import utcnow
+from .timeutil import utcnow, warsaw_today
 
-DEMO_COORDINATOR_EMAIL = "koordynatorka@example.org"
+DEMO_COORDINATOR_EMAIL = "koordynatorka@example.org"  # an administrator: sees every coalition
 DEMO_COORDINATOR_PASSWORD = "demo-koalicja-2026"
+DEMO_SCOPED_EMAIL = "reintegracja@example.org"  # a coordinator of the reintegration coalition only
+DEMO_SCOPED_PASSWORD = "demo-reintegracja-2026"
 DEMO_SLUG = "sasiedztwa"
+REINTEGRATION_SLUG = "reintegracja-krakow"
+PARTNERSHIP_SLUG = "partnerstwo-zielony-brzeg"
 
 DEMO_DESCRIPTION = """\
 Jesteśmy otwartą siecią mieszkańców i mieszkanek, organizacji społecznych, instytucji
@@ -68,14 +80,20 @@ DEMO_SIGNERS = [
 ]
 
 
+DEMO_FIRST_VERSION = """\
+My, niżej podpisane osoby i organizacje, chcemy razem dbać o nasze sąsiedztwa: wymieniać się
+wiedzą, wspólnie zabierać głos w konsultacjach i wspierać nowe inicjatywy sąsiedzkie.
+"""
+
+
 def seed_demo():
     """Create the demo data once; returns False when it is there already."""
     if db.session.scalar(select(Coalition).where(Coalition.slug == DEMO_SLUG)):
         return False
-    if coordinator_by_email(DEMO_COORDINATOR_EMAIL) is None:
-        coordinator = create_coordinator(DEMO_COORDINATOR_EMAIL, "Koordynatorka Demo", DEMO_COORDINATOR_PASSWORD)
-    else:
-        coordinator = coordinator_by_email(DEMO_COORDINATOR_EMAIL)
+    coordinator = coordinator_by_email(DEMO_COORDINATOR_EMAIL) or create_coordinator(
+        DEMO_COORDINATOR_EMAIL, "Koordynatorka Demo", DEMO_COORDINATOR_PASSWORD
+    )
+    coordinator.is_admin = True
     coalition = Coalition(
         slug=DEMO_SLUG,
         name="Koalicja na rzecz sąsiedztw",
@@ -85,10 +103,19 @@ def seed_demo():
         funding_notice=DEMO_FUNDING,
         chat_url="https://example.org/czat-koalicji",
         facebook_url="https://example.org/koalicja-na-facebooku",
+        contact_persons="**Koordynatorka Demo**, tel. 500 000 000, kontakt@example.org",
         brand_colour="#1d5c4d",
-        logo="favicon.svg",
+        logo=_demo_logo(),
     )
-    declaration = Declaration(coalition=coalition, title="Deklaracja współpracy", body=DEMO_DECLARATION)
+    # Version 1 was signed by the first allies; version 2 is what people sign today.
+    declaration = Declaration(coalition=coalition, title="Deklaracja współpracy", body=DEMO_FIRST_VERSION)
+    first_version = declaration.versions[0]
+    first_version.published_at = utcnow() - timedelta(days=40)
+    current_version = DeclarationVersion(
+        kind=VersionKind.TEXT, number=2, title="Deklaracja współpracy", body=DEMO_DECLARATION,
+        published_at=utcnow() - timedelta(days=25),
+    )
+    declaration.versions.append(current_version)
     db.session.add_all([coalition, declaration])
     start = utcnow() - timedelta(days=30)
     for number, (kind, name, organisation, role, sector, public_name, public_org, status) in enumerate(DEMO_SIGNERS):
@@ -100,6 +127,9 @@ def seed_demo():
             email=f"demo{number}@example.org",
             email_key=mailbox_key(f"demo{number}@example.org"),
             city="Kraków",
+            district=DEMO_DISTRICTS[number % len(DEMO_DISTRICTS)],
+            version=first_version if number < 4 else current_version,
+            contact_allowed=number % 3 != 2,
             organisation_name=organisation,
             role=role,
             sector=sector,
@@ -119,7 +149,176 @@ def seed_demo():
         db.session.add(signature)
     db.session.commit()
     _seed_events(coalition)
+    _seed_reintegration(coordinator)
+    _seed_partnership(coordinator)
     return True
+
+
+DEMO_DISTRICTS = ["XIII Podgórze", "II Grzegórzki", "XVIII Nowa Huta", "I Stare Miasto", "VIII Dębniki"]
+
+
+def _demo_logo():
+    """Our own favicon as the demo coalition's logo, placed where uploaded logos live."""
+    folder = Path(current_app.config["LOGO_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(current_app.static_folder) / "img" / "favicon.svg", folder / "demo-logo.svg")
+    return "demo-logo.svg"
+
+
+def _demo_signature(declaration, number, prefix, kind, name, organisation="", **fields):
+    email = f"{prefix}{number}@example.org"
+    created = utcnow() - timedelta(days=30 - number)
+    signature = Signature(
+        declaration=declaration,
+        version=declaration.current_version,
+        kind=SignerKind(kind),
+        full_name=name,
+        email=email,
+        email_key=mailbox_key(email),
+        organisation_name=organisation,
+        authorised=kind == "organisation",
+        public_organisation=kind == "organisation",
+        consents={"demo": True},
+        status=SignatureStatus.APPROVED,
+        created_at=created,
+        confirmed_at=created + timedelta(hours=1),
+        decided_at=created + timedelta(days=1),
+        approved_at=created + timedelta(days=1),
+        **fields,
+    )
+    refresh_listing(signature)
+    db.session.add(signature)
+    return signature
+
+
+REINTEGRATION_DECLARATION = """\
+My, niżej podpisani przedstawiciele i przedstawicielki podmiotów reintegracyjnych,
+przedsiębiorstw społecznych, organizacji pozarządowych i instytucji publicznych, deklarujemy
+współpracę na rzecz osób, które wracają na rynek pracy.
+
+**Postulujemy:**
+
+1. Zlecanie podmiotom ekonomii społecznej usług miejskich, takich jak pielęgnacja zieleni
+   i catering, z klauzulami społecznymi w zamówieniach.
+2. Preferencje w najmie lokali miejskich dla przedsiębiorstw społecznych.
+3. Wspólne ścieżki wsparcia: od centrum integracji społecznej do stałego zatrudnienia.
+4. Program rozwoju ekonomii społecznej przygotowany razem ze środowiskiem.
+5. Stały zespół dialogu miasta i podmiotów reintegracyjnych, spotykający się co kwartał.
+
+Deklaracja wyraża wolę współpracy i nie powoduje skutków prawnych.
+"""
+
+# (organisation, representative, role, sector, NIP, REGON, KRS, district)
+REINTEGRATION_SIGNERS = [
+    ("Spółdzielnia Socjalna Zielony Zakątek", "Halina Mróz", "prezeska", Sector.NGO, "6760000026", "360000018", "0000100001", "XVIII Nowa Huta"),
+    ("Centrum Integracji Społecznej „Krok”", "Paweł Sikora", "kierownik", Sector.PUBLIC_INSTITUTION, "6760000032", "360000024", "", "XIII Podgórze"),
+    ("Fundacja Praca i Godność", "Iwona Kaczmarek", "członkini zarządu", Sector.NGO, "6760000049", "360000030", "0000100002", "II Grzegórzki"),
+    ("Kuchnia Społeczna Smaki Sąsiadów", "Dariusz Lis", "właściciel", Sector.BUSINESS, "6760000055", "360000047", "", "VIII Dębniki"),
+]
+
+
+def _seed_reintegration(admin):
+    coalition = Coalition(
+        slug=REINTEGRATION_SLUG,
+        name="Koalicja na rzecz reintegracji społeczno-zawodowej",
+        description="Sieć podmiotów reintegracyjnych, przedsiębiorstw społecznych i instytucji z Krakowa.",
+        organiser="Fundacja Przykładowa Druga, ul. Przykładowa 2, 30-002 Kraków",
+        contact_email="reintegracja@example.org",
+        contact_persons="**Koordynator Reintegracji**, tel. 500 000 001",
+        website_url="https://example.org/reintegracja",
+        brand_colour="#5b2a86",
+    )
+    declaration = Declaration(coalition=coalition, title="Deklaracja współpracy", body=REINTEGRATION_DECLARATION)
+    db.session.add_all([coalition, declaration])
+    for number, (organisation, name, role, sector, nip, regon, krs, district) in enumerate(REINTEGRATION_SIGNERS):
+        _demo_signature(
+            declaration, number, "reintegracja", "organisation", name, organisation, role=role, sector=sector,
+            nip=nip, regon=regon, krs=krs, city="Kraków", district=district, contact_allowed=True,
+        )
+    # The same foundation again, by another person: coordinators see it flagged in the queue.
+    duplicate = _demo_signature(
+        declaration, 9, "reintegracja", "organisation", "Marta Kaczmarek", "Fundacja Praca i Godność",
+        role="wiceprezeska", sector=Sector.NGO, nip="6760000049", city="Kraków", contact_allowed=True,
+    )
+    duplicate.status, duplicate.approved_at, duplicate.decided_at = SignatureStatus.CONFIRMED, None, None
+    refresh_listing(duplicate)
+    scoped = coordinator_by_email(DEMO_SCOPED_EMAIL) or create_coordinator(
+        DEMO_SCOPED_EMAIL, "Koordynator Reintegracji", DEMO_SCOPED_PASSWORD
+    )
+    scoped.coalitions.append(coalition)
+    db.session.commit()
+
+
+PARTNERSHIP_AGREEMENT = """\
+## Porozumienie partnerskie na rzecz integracji społecznej w gminie Zielony Brzeg
+
+### Istota partnerstwa
+
+1. Partnerstwo jest dobrowolnym, otwartym porozumieniem partnerów, którzy zachowując autonomię,
+   wspólnie działają na rzecz integracji społecznej na terenie gminy.
+2. Partnerstwo jest otwarte dla wszystkich, którzy chcą działać na rzecz jego celów.
+3. Porozumienie jest deklaracją woli i nie jest umową w sensie prawnym.
+
+### Cele
+
+4. Wspieranie integracji i spójności społecznej, w szczególności osób zagrożonych wykluczeniem.
+5. Wymiana informacji i dobrych praktyk między partnerami.
+
+### Zasady współpracy
+
+6. Partnerzy spotykają się co najmniej dwa razy w roku.
+7. Każdy partner wyznacza osobę do kontaktu.
+"""
+
+PARTNERSHIP_ANNEX = """\
+### Aneks nr 1
+
+Partnerzy rozszerzają cele porozumienia o:
+
+8. Wspieranie osób starszych w codziennym życiu i w dostępie do usług cyfrowych.
+9. Wspólny kalendarz wydarzeń partnerów, publikowany co miesiąc.
+"""
+
+PARTNERSHIP_PARTNERS = [
+    ("Gminny Ośrodek Pomocy Społecznej w Zielonym Brzegu", "Renata Wilk", "kierowniczka", Sector.PUBLIC_INSTITUTION),
+    ("Stowarzyszenie Razem dla Zielonego Brzegu", "Adam Kruk", "prezes", Sector.NGO),
+    ("Klub Seniora „Pogodna Jesień”", "Stanisława Gil", "przewodnicząca", Sector.INFORMAL_GROUP),
+    ("Szkoła Podstawowa nr 1", "Monika Bąk", "dyrektorka", Sector.PUBLIC_INSTITUTION),
+    ("Parafialny Zespół Caritas", "Józef Pawlak", "koordynator", Sector.OTHER),
+]
+
+
+def _seed_partnership(admin):
+    coalition = Coalition(
+        slug=PARTNERSHIP_SLUG,
+        name="Partnerstwo na rzecz integracji społecznej w gminie Zielony Brzeg",
+        description="Porozumienie instytucji, organizacji i grup z gminy Zielony Brzeg (miejscowość fikcyjna).",
+        organiser="Gmina Zielony Brzeg, ul. Rynek 1, 00-000 Zielony Brzeg",
+        contact_email="partnerstwo@example.org",
+        brand_colour="#8a3b12",
+    )
+    declaration = Declaration(coalition=coalition, title="Porozumienie partnerskie", body=PARTNERSHIP_AGREEMENT)
+    declaration.versions[0].published_at = utcnow() - timedelta(days=60)
+    db.session.add_all([coalition, declaration])
+    partners = [
+        _demo_signature(declaration, number, "partner", "organisation", name, organisation, role=role, sector=sector,
+                        city="Zielony Brzeg", contact_allowed=True)
+        for number, (organisation, name, role, sector) in enumerate(PARTNERSHIP_PARTNERS)
+    ]
+    # One partner signed the printed agreement at a meeting; a coordinator entered it.
+    paper = partners[-1]
+    paper.origin, paper.signed_on, paper.signed_place, paper.entered_by_id = (
+        SignatureOrigin.PAPER, warsaw_today() - timedelta(days=50), "Zielony Brzeg", admin.id
+    )
+    annex = DeclarationVersion(
+        kind=VersionKind.ANNEX, number=1, title="Aneks nr 1", body=PARTNERSHIP_ANNEX,
+        published_at=utcnow() - timedelta(days=10),
+    )
+    declaration.versions.append(annex)
+    for partner in partners[:3]:  # three endorsed it by the e-mailed link so far
+        db.session.add(Endorsement(annex=annex, signature=partner, method=EndorsementMethod.EMAIL,
+                                   endorsed_at=utcnow() - timedelta(days=8)))
+    db.session.commit()
 
 
 GALA_DESCRIPTION = """\
@@ -140,7 +339,7 @@ podsumowująca. Koszty przejazdu i noclegu pokrywa projekt.
 def _seed_events(coalition):
     from .events.models import Event, EventStatus, Registration, RegistrationStatus
     from .text import search_key
-    from .timeutil import warsaw_to_utc, warsaw_today
+    from .timeutil import warsaw_to_utc
 
     today = warsaw_today()
     gala_day = today + timedelta(days=21)

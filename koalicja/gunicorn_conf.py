@@ -26,6 +26,9 @@ import gc
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Set in the server's environment before the app loads: the web workers run no migrations, so
+# the app leaves Flask-Migrate (Alembic, ~10 MB per worker) out (koalicja/__init__.py).
+raw_env = ["KOALICJA_WEB_SERVER=1"]
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

@@ -54,7 +54,7 @@ def init_app(app):
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if https:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.blueprint in ("panel", "events_panel", "privacy") or request.endpoint in _TOKEN_PAGES:
+        if request.blueprint in ("panel", "events_panel", "signatures_panel", "privacy") or request.endpoint in _TOKEN_PAGES:
             # Personal data and one-time links must not stay in shared caches or the back button.
             headers["Cache-Control"] = "no-store"
         return response

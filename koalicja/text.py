@@ -1,4 +1,5 @@
 """Text helpers shared by several domain areas: safe Markdown and search/sort keys."""
+import re
 import unicodedata
 
 from markdown_it import MarkdownIt
@@ -33,6 +34,9 @@ def search_key(value):
 def escape_like(text):
     """Literal text for a SQL LIKE pattern with `escape="\\"`: % and _ lose their meaning."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def contrast_with_white(colour):

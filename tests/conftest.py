@@ -88,6 +88,7 @@ def app(database, tmp_path, request, app_config):
             "SQLALCHEMY_DATABASE_URI": database_uri,
             "MAIL_BACKEND": "file",
             "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "LOGO_FOLDER": str(tmp_path / "logos"),
             "RATELIMIT_ENABLED": False,
             "BOT_TRAP_ENABLED": False,  # tests submit at machine speed; tests/security turn it on
             "BASE_URL": "http://koalicja.test",
@@ -200,7 +201,7 @@ VALID_PERSON = {
     "full_name": "Zofia Łukasik",
     "email": "zofia@example.org",
     "city": "Kraków",
-    "district": "Podgórze",
+    "district": "XIII Podgórze",
     "accept_declaration": "y",
     "accept_privacy": "y",
     "public_name": "y",

@@ -156,7 +156,7 @@ def test_like_wildcards_in_searches_match_only_themselves(app, client, coalition
 
 def test_public_list_runs_the_same_statements_for_10_and_1000_allies(app, client, coalition, coordinator):
     urls = ["/sasiedztwa/sojusznicy", "/sasiedztwa/sojusznicy?kolejnosc=alfabetycznie", "/sasiedztwa/sojusznicy?q=osoba",
-            "/sasiedztwa/sojusznicy?strona=3", "/sasiedztwa/"]
+            "/sasiedztwa/sojusznicy?strona=3", "/sasiedztwa/sojusznicy?dzielnica=xiii-podgorze", "/sasiedztwa/"]
     with app.app_context():
         add_signatures(10, SignatureStatus.APPROVED)
     few = {url: statements_for(app, client, url) for url in urls}

@@ -367,3 +367,90 @@ def test_a_coordinator_page_is_cached_even_when_flask_login_touches_the_session(
     rendered = len(statements)
     assert fixed.get("/panel/podpisy", headers=headers).status_code == 200
     assert len(statements) - rendered <= 1  # only loading the coordinator; the page came from the cache
+
+
+# ---- the fast path in front of Flask ------------------------------------------------------------
+
+
+def flask_requests(app):
+    """How many requests reach Flask's request handling (the fast path answers before it)."""
+    seen = []
+    app.before_request_funcs.setdefault(None, []).insert(0, lambda: seen.append(1))
+    return seen
+
+
+def test_visitors_without_a_session_get_public_pages_before_flask_routes_them(app, coalition, coordinator):
+    seen = flask_requests(app)
+    visitor = app.test_client()
+    first = visitor.get("/sasiedztwa/sojusznicy", headers=GZIP)
+    second = visitor.get("/sasiedztwa/sojusznicy", headers=GZIP)
+    assert len(seen) == 1 and second.data == first.data
+    assert dict(second.headers) == dict(first.headers)  # security headers, Vary, ETag: as Flask made them
+    assert second.headers["Content-Security-Policy"] and second.headers["Content-Encoding"] == "gzip"
+    not_modified = visitor.get("/sasiedztwa/sojusznicy", headers={**GZIP, "If-None-Match": first.headers["ETag"]})
+    assert not_modified.status_code == 304 and len(seen) == 1
+
+    signature_id = confirmed_signature(app, full_name="Nowa Osoba", email="nowa@example.org")
+    decide(app, signature_id, "approve")  # a write: the kept answer is stale now
+    fresh = visitor.get("/sasiedztwa/sojusznicy")
+    assert len(seen) == 2 and "Nowa Osoba" in fresh.get_data(as_text=True)
+
+
+def test_each_language_and_encoding_is_kept_apart(app, coalition):
+    seen = flask_requests(app)
+    visitor = app.test_client()
+    polish = visitor.get("/sasiedztwa/", headers={"Accept-Language": "pl"}).get_data(as_text=True)
+    english = visitor.get("/sasiedztwa/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert len(seen) == 2 and '<html lang="pl">' in polish and '<html lang="en">' in english
+    assert visitor.get("/sasiedztwa/", headers={"Accept-Language": "en"}).get_data(as_text=True) == english
+    assert len(seen) == 2
+    packed = visitor.get("/sasiedztwa/", headers={"Accept-Language": "en", **GZIP})
+    assert gzip.decompress(packed.data).decode() == english and len(seen) == 3
+
+
+def test_a_visitor_with_a_session_goes_through_flask(app, client, coalition):
+    seen = flask_requests(app)
+    client.get("/sasiedztwa/podpisz")  # a form: the visitor now has a session (CSRF secret)
+    assert client.get_cookie("session") is not None
+    client.get("/sasiedztwa/sojusznicy")
+    client.get("/sasiedztwa/sojusznicy")
+    assert len(seen) == 3  # flash messages live in the session: such pages are never replayed blindly
+
+
+def test_pages_about_events_expire_with_the_clock(app, coalition, monkeypatch):
+    import time
+
+    from .events.conftest import make_event
+
+    make_event(app)
+    seen = flask_requests(app)
+    visitor = app.test_client()
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)
+    visitor.get("/sasiedztwa/wydarzenia")
+    visitor.get("/sasiedztwa/wydarzenia")
+    assert len(seen) == 1
+    monkeypatch.setattr(time, "time", lambda: now + 31)  # registration may have opened or closed meanwhile
+    visitor.get("/sasiedztwa/wydarzenia")
+    assert len(seen) == 2
+
+
+def test_new_visitors_get_forms_from_the_fast_path_with_their_own_session_and_token(app, coalition):
+    seen = flask_requests(app)
+    first, second, third = app.test_client(), app.test_client(), app.test_client()
+    from_flask = first.get("/sasiedztwa/podpisz", headers=GZIP)
+    from_cache = second.get("/sasiedztwa/podpisz", headers=GZIP)
+    third.get("/sasiedztwa/podpisz")
+    assert len(seen) == 2  # the third visitor got it from the fast path too (no gzip: another key, once)
+    assert set(from_cache.headers.keys()) == set(from_flask.headers.keys())
+    cookie_flask, cookie_fast = from_flask.headers["Set-Cookie"], from_cache.headers["Set-Cookie"]
+    assert cookie_flask.split(";", 1)[1] == cookie_fast.split(";", 1)[1]  # HttpOnly, Path, SameSite as Flask sets them
+    html_first, html_second = gzip.decompress(from_flask.data).decode(), gzip.decompress(from_cache.data).decode()
+    token_first = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html_first).group(1)
+    token_second = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html_second).group(1)
+    assert token_first != token_second and from_cache.headers["ETag"] != from_flask.headers["ETag"]
+    assert second.post("/sasiedztwa/podpisz", data={**VALID_PERSON, "csrf_token": token_second}).status_code == 303
+    stolen = {**VALID_PERSON, "email": "b@example.org", "csrf_token": token_second}
+    assert first.post("/sasiedztwa/podpisz", data=stolen).status_code == 422
+    revisit = second.get("/sasiedztwa/podpisz")  # now with a session: Flask answers, from the page cache
+    assert revisit.status_code == 200 and len(seen) == 5

@@ -1,18 +1,28 @@
-import re
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
-
-from ..htmx import render_page_or_fragment
-from ..text import contrast_with_white, render_markdown
+from ..htmx import render_page_or_fragment, see_other, wants_fragment
+from ..signatures.districts import DISTRICT_SLUGS, district_from_slug
+from ..signatures.notifications import ENDORSE_LINK_MAX_AGE_DAYS
+from ..text import HEX_COLOUR, contrast_with_white, render_markdown
+from ..tokens import TokenExpired, TokenInvalid
+from .models import VersionKind
 from .operations import (
     ORDER_CHOICES,
     ORDER_NEWEST,
     WHO_CHOICES,
+    CannotEndorse,
     all_coalitions,
     coalition_by_slug,
     count_allies,
+    district_counts,
+    endorse_annex,
+    endorsement_by,
+    endorsement_request,
+    find_version,
     list_allies,
     privacy_notice_text,
+    signatories_of,
 )
 
 bp = Blueprint("declarations", __name__)
@@ -37,6 +47,8 @@ def index():
 def home(slug):
     coalition = _coalition_or_404(slug)
     declaration = coalition.current_declaration
+    if declaration is not None and declaration.current_version is None:
+        declaration = None  # only drafts so far: nothing to read or sign yet
     return render_template(
         "declarations/home.html",
         coalition=coalition,
@@ -61,8 +73,10 @@ def allies(slug):
     order = request.args.get("kolejnosc", ORDER_NEWEST)
     if order not in dict(ORDER_CHOICES):
         order = ORDER_NEWEST
+    district = district_from_slug(request.args.get("dzielnica"))
+    district_param = request.args.get("dzielnica") if district else ""
     page = list_allies(
-        coalition, query=query, who=who, order=order, page=_page_number(request.args.get("strona"))
+        coalition, query=query, who=who, order=order, page=_page_number(request.args.get("strona")), district=district
     )
     return render_page_or_fragment(
         "declarations/allies.html",
@@ -75,6 +89,11 @@ def allies(slug):
         who_choices=WHO_CHOICES,
         order_choices=ORDER_CHOICES,
         allies_count=count_allies(coalition),
+        district=district,
+        district_param=district_param,
+        district_slugs=DISTRICT_SLUGS,
+        # The per-district summary and the filter belong to the page, not to the results htmx swaps.
+        districts=[] if wants_fragment() else district_counts(coalition),
     )
 
 
@@ -87,13 +106,12 @@ def privacy(slug):
 
 
 DEFAULT_BRAND_COLOUR = "#1d5c4d"
-_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def brand_colour(coalition):
     """The coalition's colour when white text on it passes WCAG AA (4.5:1), else the default."""
     colour = coalition.brand_colour or ""
-    if _HEX_COLOUR.match(colour) and contrast_with_white(colour) >= 4.5:
+    if HEX_COLOUR.match(colour) and contrast_with_white(colour) >= 4.5:
         return colour.lower()
     return DEFAULT_BRAND_COLOUR
 
@@ -105,4 +123,113 @@ def colours(slug):
     response = make_response(f":root {{ --brand: {brand_colour(coalition)}; --brand-dark: {brand_colour(coalition)}; }}\n")
     response.mimetype = "text/css"
     response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+# ---- versions and annexes, endorsement by e-mail ---------------------------------------------
+
+
+def _declaration_or_404(coalition):
+    declaration = coalition.current_declaration
+    if declaration is None or declaration.current_version is None:
+        abort(404)
+    return declaration
+
+
+@bp.get("/<slug>/deklaracja/wersje")
+def versions(slug):
+    coalition = _coalition_or_404(slug)
+    return render_template("declarations/versions.html", coalition=coalition, declaration=_declaration_or_404(coalition))
+
+
+@bp.get("/<slug>/deklaracja/wersja-<int:number>", defaults={"kind": VersionKind.TEXT.value})
+@bp.get("/<slug>/deklaracja/aneks-<int:number>", defaults={"kind": VersionKind.ANNEX.value})
+def version(slug, kind, number):
+    """A published text or annex, readable for ever at its own address; drafts are not there."""
+    coalition = _coalition_or_404(slug)
+    declaration = _declaration_or_404(coalition)
+    shown = find_version(declaration, kind, number)
+    if shown is None:
+        abort(404)
+    return render_template("declarations/version.html", coalition=coalition, declaration=declaration, version=shown)
+
+
+# Empty numbered rows under the signatories, for partners who sign the printed copy by hand.
+BLANK_SIGNATURE_ROWS = 5
+
+
+@bp.get("/<slug>/deklaracja/druk")
+def printable(slug):
+    """The text with its signatories as a "PARTNER / PODPIS" table, laid out for paper.
+
+    `?wersja=<n>` prints an earlier published text with the people who signed that one.
+    """
+    coalition = _coalition_or_404(slug)
+    declaration = _declaration_or_404(coalition)
+    number = request.args.get("wersja")
+    if number is None:
+        shown = declaration.current_version
+    elif number.isascii() and number.isdigit() and len(number) < 7:
+        shown = find_version(declaration, VersionKind.TEXT, int(number))
+    else:
+        shown = None
+    if shown is None:
+        abort(404)
+    return render_template(
+        "declarations/print.html",
+        coalition=coalition,
+        version=shown,
+        signatories=signatories_of(shown),
+        blank_rows=BLANK_SIGNATURE_ROWS,
+    )
+
+
+@bp.route("/poparcie/<token>", methods=["GET", "POST"])
+def endorse(token):
+    """GET shows the annex and one button (mail scanners open links); the POST records the endorsement."""
+    try:
+        signature, annex = endorsement_request(token)
+    except TokenExpired:
+        return _endorsement_link_problem("expired")
+    except TokenInvalid:
+        return _endorsement_link_problem("invalid")
+    except CannotEndorse as refused:
+        return _endorsement_link_problem("withdrawn", coalition=refused.annex.declaration.coalition)
+    if request.method == "POST":
+        _endorsement, created = endorse_annex(signature, annex)
+        if created:
+            flash(_("Dziękujemy! Zapisaliśmy Twoje poparcie aneksu."), "success")
+        else:
+            flash(_("Poparcie już zapisane. Nie musisz nic więcej robić."), "success")
+        return see_other(url_for("declarations.endorse", token=token))
+    return render_template(
+        "declarations/endorse.html",
+        signature=signature,
+        annex=annex,
+        coalition=annex.declaration.coalition,
+        endorsement=endorsement_by(signature, annex),
+    )
+
+
+def _endorsement_link_problem(problem, coalition=None):
+    status = 400 if problem == "invalid" else 410
+    return (
+        render_template(
+            "declarations/endorse_problem.html",
+            problem=problem,
+            coalition=coalition,
+            max_age_days=ENDORSE_LINK_MAX_AGE_DAYS,
+        ),
+        status,
+    )
+
+
+@bp.get("/<slug>/logo")
+def logo(slug):
+    """An uploaded logo, from instance/logos (uploads never go into static/)."""
+    coalition = _coalition_or_404(slug)
+    if not coalition.logo:
+        abort(404)
+    response = send_from_directory(current_app.config["LOGO_FOLDER"], coalition.logo, max_age=86400)
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
     return response

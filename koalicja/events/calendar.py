@@ -2,14 +2,16 @@
 from urllib.parse import urlsplit
 
 from flask import current_app
-from icalendar import Calendar
-from icalendar import Event as CalendarEvent
 
 from ..links import external_url
 from ..timeutil import utc_to_warsaw, utcnow
 
 
 def event_ics(event):
+    # Imported here: icalendar (~3 MB) is needed only for .ics files, not in every worker.
+    from icalendar import Calendar
+    from icalendar import Event as CalendarEvent
+
     calendar = Calendar()
     calendar.add("prodid", "-//Koalicja//koalicja//PL")
     calendar.add("version", "2.0")

@@ -1,7 +1,7 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
@@ -74,6 +74,8 @@ def _count(label, **kwargs):
 
 
 class EventForm(Form):
+    # Only for a new event: which of the coordinator's coalitions it belongs to (choices set by the view).
+    coalition = SelectField(_l("Koalicja"), choices=[], validate_choice=True)
     title = StringField(_l("Nazwa"), filters=[strip], validators=[DataRequired(message=_l("Wpisz nazwę.")), max_length(200), plain_text])
     slug = StringField(
         _l("Adres strony (nieobowiązkowo)"),

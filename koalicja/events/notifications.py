@@ -1,7 +1,6 @@
 """E-mails to people who register for events; queued in the outbox inside the caller's transaction."""
 import io
 
-import segno
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -92,6 +91,8 @@ def notify_registration_approval_pending(registration):
 
 
 def _qr_png(registration):
+    import segno  # only for ticket e-mails, not in every web worker
+
     buffer = io.BytesIO()
     segno.make(check_in_url(registration), error="m").save(buffer, kind="png", scale=6, border=2)
     return buffer.getvalue()

@@ -5,8 +5,6 @@ first bumps `event.lock_version` with an UPDATE. On PostgreSQL that locks the ev
 on SQLite it takes the database write lock. Places are counted only after that, so two
 registrations can never both see the last free place.
 """
-import csv
-import io
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from ..declarations.models import Declaration
 from ..declarations.operations import privacy_notice_text
+from ..exports import csv_document
 from ..extensions import db
 from ..mail.addresses import mailbox_key
 from ..signatures.models import Signature, SignatureStatus
@@ -527,36 +526,22 @@ def set_attendance(registration, attended, now=None):
     return registration
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value):
-    """Spreadsheets run cells that start like formulas; a leading apostrophe keeps them text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def registrations_csv(event, labels):
-    """UTF-8 with a byte-order mark, so Excel opens Polish letters correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(labels["header"])
-    for r in registrations_for(event):
-        writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    r.full_name,
-                    r.email,
-                    r.organisation,
-                    r.companions,
-                    r.status_label,
-                    labels["yes"] if r.is_ally else labels["no"],
-                    r.needs,
-                    r.code,
-                    r.created_at.isoformat(sep=" ", timespec="minutes"),
-                    r.attended_at.isoformat(sep=" ", timespec="minutes") if r.attended_at else "",
-                )
-            ]
-        )
-    return "\ufeff" + buffer.getvalue()
+    return csv_document(
+        labels["header"],
+        (
+            (
+                r.full_name,
+                r.email,
+                r.organisation,
+                r.companions,
+                r.status_label,
+                labels["yes"] if r.is_ally else labels["no"],
+                r.needs,
+                r.code,
+                r.created_at.isoformat(sep=" ", timespec="minutes"),
+                r.attended_at.isoformat(sep=" ", timespec="minutes") if r.attended_at else "",
+            )
+            for r in registrations_for(event)
+        ),
+    )

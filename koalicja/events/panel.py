@@ -1,12 +1,14 @@
 """Coordinators' side of events: create, publish, cancel, registrations, CSV, messages, check-in."""
-from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..declarations.operations import all_coalitions
+from ..exports import attachment
 from ..extensions import db
+from ..panel.access import coalition_ids_condition, coalitions_served, require_coalition
+from ..panel.audit import AuditAction, record
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
 from ..timeutil import utc_to_warsaw, warsaw_to_utc
 from .forms import EventForm, EventMessageForm, slugify
@@ -44,12 +46,28 @@ def require_login():
 
 
 def _event_or_404(event_id):
-    return db.get_or_404(Event, event_id)
+    """The event, if it belongs to a coalition this coordinator serves (404 otherwise)."""
+    event = db.get_or_404(Event, event_id)
+    require_coalition(event.coalition_id)
+    return event
+
+
+def _registration_or_404(registration_id):
+    registration = db.get_or_404(Registration, registration_id)
+    require_coalition(registration.event.coalition_id)
+    return registration
+
+
+def _audit(event, what, action=AuditAction.EVENT, subject=None):
+    record(action, f"{event.title}: {what}", coalition_id=event.coalition_id, subject=subject or event)
+    db.session.commit()
 
 
 @bp.get("/")
 def index():
-    events = db.session.scalars(select(Event).order_by(Event.starts_at.desc())).all()
+    events = db.session.scalars(
+        select(Event).where(coalition_ids_condition(Event.coalition_id)).order_by(Event.starts_at.desc())
+    ).all()
     return render_template(
         "events/panel/index.html", events=events, taken={event.id: places_taken(event) for event in events}
     )
@@ -97,14 +115,18 @@ def _unique_slug(coalition_id, wanted, event_id=None):
 @bp.route("/nowe", methods=["GET", "POST"])
 def create():
     form = _form_for()
-    coalitions = all_coalitions()
+    coalitions = coalitions_served()
     if not coalitions:
         abort(404)
+    form.coalition.choices = [(c.slug, c.name) for c in coalitions]
+    if not form.coalition.data:  # one coalition: no question asked
+        form.coalition.data = request.args.get("koalicja") or coalitions[0].slug
     if form.validate_on_submit():
-        coalition = coalitions[0]
+        coalition = next(c for c in coalitions if c.slug == form.coalition.data)
         event = Event(coalition_id=coalition.id, status=EventStatus.DRAFT)
         event.slug = _unique_slug(coalition.id, form.slug.data or slugify(form.title.data))
         save_event(event, _event_data(form))
+        _audit(event, _("utworzono wersję roboczą"))
         flash(_("Zapisano wersję roboczą. Opublikuj wydarzenie, gdy będzie gotowe."), "success")
         return see_other(url_for("events_panel.detail", event_id=event.id))
     return render_template("events/panel/form.html", form=form, event=None), 422 if request.method == "POST" else 200
@@ -114,10 +136,12 @@ def create():
 def edit(event_id):
     event = _event_or_404(event_id)
     form = _form_for(event)
+    del form.coalition  # an event stays with its coalition
     if form.validate_on_submit():
         if form.slug.data:
             event.slug = _unique_slug(event.coalition_id, form.slug.data, event.id)
         save_event(event, _event_data(form))
+        _audit(event, _("zmieniono dane"))
         flash(_("Zapisano zmiany."), "success")
         return see_other(url_for("events_panel.detail", event_id=event.id))
     return render_template("events/panel/form.html", form=form, event=event), 422 if request.method == "POST" else 200
@@ -125,7 +149,9 @@ def edit(event_id):
 
 @bp.post("/<int:event_id>/publikuj")
 def publish(event_id):
-    publish_event(_event_or_404(event_id))
+    event = _event_or_404(event_id)
+    publish_event(event)
+    _audit(event, _("opublikowano"))
     flash(_("Wydarzenie jest opublikowane."), "success")
     return see_other(url_for("events_panel.detail", event_id=event_id))
 
@@ -137,6 +163,7 @@ def cancel(event_id):
         flash(_("Zaznacz potwierdzenie, aby odwołać wydarzenie."), "error")
     else:
         notified = cancel_event(event)
+        _audit(event, _("odwołano"))
         flash(_("Wydarzenie odwołane. Powiadomione osoby: %(count)d.", count=notified), "success")
     return see_other(url_for("events_panel.detail", event_id=event_id))
 
@@ -164,12 +191,18 @@ def detail(event_id):
 
 @bp.post("/zapisy/<int:registration_id>/decyzja")
 def decide(registration_id):
-    registration = db.get_or_404(Registration, registration_id)
+    registration = _registration_or_404(registration_id)
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)
     try:
         decide_registration(registration, decision == "approve", current_user)
+        _audit(
+            registration.event,
+            f"{registration.full_name}: " + (_("zgłoszenie przyjęte") if decision == "approve" else _("zgłoszenie odrzucone")),
+            AuditAction.REGISTRATION,
+            registration,
+        )
     except RegistrationDecisionNotAllowed:
         flash(_("To zgłoszenie nie czeka na akceptację."), "error")
     return see_other(url_for("events_panel.detail", event_id=registration.event_id, stan=request.args.get("stan", "")))
@@ -178,6 +211,7 @@ def decide(registration_id):
 @bp.get("/<int:event_id>/zapisy.csv")
 def export_csv(event_id):
     event = _event_or_404(event_id)
+    _audit(event, _("pobrano listę zapisów (CSV)"), AuditAction.EXPORT)
     labels = {
         "header": [
             _("Imię i nazwisko"), _("E-mail"), _("Organizacja"), _("Osoby towarzyszące"), _("Status"),
@@ -186,11 +220,7 @@ def export_csv(event_id):
         "yes": _("tak"),
         "no": _("nie"),
     }
-    response = make_response(registrations_csv(event, labels).encode("utf-8"))
-    response.mimetype = "text/csv"
-    response.charset = "utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="zapisy-{event.slug}.csv"'
-    return response
+    return attachment(registrations_csv(event, labels), f"zapisy-{event.slug}.csv", "text/csv")
 
 
 @bp.route("/<int:event_id>/wiadomosc", methods=["GET", "POST"])
@@ -199,6 +229,7 @@ def message(event_id):
     form = EventMessageForm()
     if form.validate_on_submit():
         count = message_registrants(event, form.subject.data, form.body.data, form.audience.data)
+        _audit(event, _("wiadomość do zapisanych osób: %(subject)s", subject=form.subject.data))
         flash(_("Wiadomości w kolejce do wysłania: %(count)d.", count=count), "success")
         return see_other(url_for("events_panel.detail", event_id=event_id))
     return render_template("events/panel/message.html", event=event, form=form), 422 if request.method == "POST" else 200
@@ -226,8 +257,15 @@ def check_in(event_id):
 
 @bp.post("/zapisy/<int:registration_id>/obecnosc")
 def attendance(registration_id):
-    registration = db.get_or_404(Registration, registration_id)
+    registration = _registration_or_404(registration_id)
     set_attendance(registration, request.form.get("attended") == "1")
+    _audit(
+        registration.event,
+        f"{registration.full_name}: "
+        + (_("obecność potwierdzona") if registration.attended_at else _("obecność cofnięta")),
+        AuditAction.REGISTRATION,
+        registration,
+    )
     if wants_fragment():
         # The card, and the counter above the results updated out of band.
         return render_template(

@@ -8,6 +8,7 @@ import base64
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
+from email import policy
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -29,17 +30,23 @@ def attachment(filename, content_type, data, cid=None):
     return item
 
 
+def outbox_row(to, subject, template, headers=None, attachments=(), **context):
+    """The outbox columns of a message rendered from `emails/<template>.txt` and `.html`
+    (for queue_mail, or for a bulk insert of many messages at once)."""
+    return {
+        "recipient": to,
+        "subject": subject,
+        "template": template,
+        "body_text": render_template(f"emails/{template}.txt", **context),
+        "body_html": render_template(f"emails/{template}.html", subject=subject, **context),
+        "headers": headers or {},
+        "attachments": list(attachments),
+    }
+
+
 def queue_mail(to, subject, template, headers=None, attachments=(), **context):
     """Render `emails/<template>.txt` and `.html` and add the message to the outbox."""
-    message = OutboxMessage(
-        recipient=to,
-        subject=subject,
-        template=template,
-        body_text=render_template(f"emails/{template}.txt", **context),
-        body_html=render_template(f"emails/{template}.html", subject=subject, **context),
-        headers=headers or {},
-        attachments=list(attachments),
-    )
+    message = OutboxMessage(**outbox_row(to, subject, template, headers, attachments, **context))
     db.session.add(message)
     return message
 
@@ -57,6 +64,13 @@ def _set_subject(message, subject):
     if any(ch in subject for ch in "\r\n"):
         raise ValueError("Header values may not contain linefeed or carriage return characters")
     message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode(linesep="\n"))
+
+
+# Header lines may be up to 998 characters (RFC 5322 2.1.1). With the default 78, Python
+# folds a long header without spaces into RFC 2047 encoded words, and a List-Unsubscribe
+# URL that arrives as "=?utf-8?q?=3Chttps=3A…" is not a link for any mail provider.
+# Applied after the parts are built: body encoding keeps its 76-character lines.
+_LONG_HEADER_LINES = policy.default.clone(max_line_length=998)
 
 
 def compose(row, config):
@@ -80,6 +94,7 @@ def compose(row, config):
             html_part.add_related(data, maintype, subtype, cid=f"<{item['cid']}>", filename=item["filename"])
         else:
             message.add_attachment(data, maintype, subtype, filename=item["filename"])
+    message.policy = _LONG_HEADER_LINES
     return message
 
 

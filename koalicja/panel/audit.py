@@ -58,7 +58,7 @@ def record(action, summary, coalition_id=None, subject=None, details=None, coord
     coordinator = coordinator if coordinator is not None else (current_user if current_user.is_authenticated else None)
     entry = AuditEntry(
         action=AuditAction(action).value,
-        summary=summary,
+        summary=str(summary),  # a lazy translation is fixed in the language of the moment
         coalition_id=coalition_id,
         subject_type=subject.__tablename__ if subject is not None else "",
         subject_id=subject.id if subject is not None else None,

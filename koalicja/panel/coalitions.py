@@ -1,8 +1,9 @@
 """The coordinator's page of one coalition: everything they can do for it, in one place."""
 from flask import Blueprint, render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
 
-from ..declarations.operations import count_allies
+from ..declarations.operations import count_allies, export_allies
+from ..exports import attachment
 from .access import coalitions_served, served_coalition_or_404
 
 bp = Blueprint("coalitions_panel", __name__, url_prefix="/panel/koalicje")
@@ -26,3 +27,14 @@ def index():
 def detail(slug):
     coalition = served_coalition_or_404(slug)
     return render_template("panel/coalition.html", coalition=coalition, allies_count=count_allies(coalition))
+
+
+EXPORT_MIMETYPES = {"csv": "text/csv", "json": "application/json"}
+
+
+@bp.get("/<slug>/sojusznicy.<any(csv, json):file_format>")
+def export_allies_file(slug, file_format):
+    """Every approved ally of the coalition, listed publicly or not; each download is audited."""
+    coalition = served_coalition_or_404(slug)
+    document = export_allies(coalition, file_format, current_user)
+    return attachment(document, f"sojusznicy-{coalition.slug}.{file_format}", EXPORT_MIMETYPES[file_format])

@@ -3,10 +3,15 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..links import external_url
+from ..mail.operations import queue_mail
 from ..timeutil import utcnow
+from ..tokens import TokenInvalid, make_token, read_token
+from .audit import AuditAction, record
 from .models import Coordinator
 
 _hasher = PasswordHasher()
@@ -66,3 +71,88 @@ def load_coordinator(user_id):
     if coordinator and secrets.compare_digest(coordinator.session_token, token):
         return coordinator
     return None
+
+
+# ---- accounts managed by administrators ---------------------------------------------------
+
+SET_PASSWORD_PURPOSE = "coordinator-set-password"
+SET_PASSWORD_MAX_AGE = 7 * 86400
+
+
+def set_password_url(coordinator):
+    """A link to choose a password; it stops working once used (the session token changes)."""
+    token = make_token(SET_PASSWORD_PURPOSE, {"c": coordinator.id, "t": coordinator.session_token})
+    return external_url("panel.set_password_from_link", token=token)
+
+
+def coordinator_for_password_link(token):
+    """The coordinator a set-password link was made for; raises TokenExpired or TokenInvalid."""
+    payload = read_token(SET_PASSWORD_PURPOSE, token, SET_PASSWORD_MAX_AGE)
+    coordinator_id = payload.get("c") if isinstance(payload, dict) else None
+    coordinator = db.session.get(Coordinator, coordinator_id) if isinstance(coordinator_id, int) else None
+    if coordinator is None or not coordinator.active:
+        raise TokenInvalid
+    if not secrets.compare_digest(str(payload.get("t")), coordinator.session_token):
+        raise TokenInvalid  # used already, or the password changed since
+    return coordinator
+
+
+def _describe_roles(coordinator):
+    return {
+        "is_admin": coordinator.is_admin,
+        "active": coordinator.active,
+        "coalitions": sorted(c.slug for c in coordinator.coalitions),
+    }
+
+
+def invite_coordinator(email, name, coalitions, is_admin, by):
+    """Create an account without a password and e-mail its owner a link to choose one."""
+    if coordinator_by_email(email):
+        raise CoordinatorExists(email)
+    coordinator = Coordinator(
+        email=email.strip(), name=name.strip(), password_hash="!", session_token=secrets.token_hex(16), is_admin=is_admin
+    )
+    coordinator.coalitions = list(coalitions)
+    db.session.add(coordinator)
+    db.session.flush()
+    record(AuditAction.COORDINATOR, _("Nowe konto: %(name)s", name=coordinator.name), subject=coordinator,
+           details=_describe_roles(coordinator), coordinator=by)
+    queue_mail(
+        coordinator.email,
+        _("Zaproszenie do panelu koordynatorów"),
+        "coordinator_invitation",
+        coordinator=coordinator,
+        invited_by=by,
+        set_password_url=set_password_url(coordinator),
+        login_url=external_url("panel.login"),
+    )
+    db.session.commit()
+    return coordinator
+
+
+def update_coordinator(coordinator, name, coalitions, is_admin, active, by):
+    """Change an account's roles; the change is recorded with the roles before and after.
+
+    Nobody can take away their own administrator role or deactivate themselves: the
+    installation must never be left without someone who can manage it.
+    """
+    before = _describe_roles(coordinator)
+    if coordinator.id == by.id:
+        is_admin, active = coordinator.is_admin, True
+    coordinator.name = name.strip()
+    coordinator.coalitions = list(coalitions)
+    coordinator.is_admin = is_admin
+    if coordinator.active and not active:
+        coordinator.session_token = secrets.token_hex(16)  # signed out everywhere at once
+    coordinator.active = active
+    after = _describe_roles(coordinator)
+    if before != after:
+        record(AuditAction.ROLE_CHANGE, coordinator.name, subject=coordinator,
+               details={"before": before, "after": after}, coordinator=by)
+    db.session.commit()
+    return coordinator
+
+
+def choose_password(coordinator, password):
+    set_password(coordinator, password)
+    db.session.commit()

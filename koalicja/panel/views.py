@@ -11,11 +11,18 @@ from ..security import safe_local_path, submitted_mailbox
 from ..text import escape_like
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
-from ..signatures.operations import Decision, DecisionNotAllowed, decide_signature, decide_signatures
+from ..signatures.operations import (
+    Decision,
+    DecisionNotAllowed,
+    decide_signature,
+    decide_signatures,
+    same_organisation_signatures,
+)
 from ..declarations.models import Declaration
 from .access import coalitions_served, declaration_ids_condition, require_coalition
-from .forms import LoginForm, PasswordChangeForm
-from .operations import authenticate, set_password
+from ..tokens import TokenExpired, TokenInvalid
+from .forms import LoginForm, PasswordChangeForm, SetPasswordForm
+from .operations import authenticate, choose_password, coordinator_for_password_link, set_password
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
 
@@ -128,7 +135,8 @@ def queue():
     ordering = Signature.decided_at.desc() if status in {"approved", "rejected"} else Signature.created_at
     signatures = db.session.scalars(
         select(Signature)
-        .options(joinedload(Signature.decided_by))  # each row shows who decided: one query, not one per row
+        # Each row shows who decided and who entered a paper form: joined, not a query per row.
+        .options(joinedload(Signature.decided_by), joinedload(Signature.entered_by))
         .where(*conditions)
         .order_by(ordering, Signature.id)
         .limit(QUEUE_PAGE_SIZE)
@@ -139,6 +147,7 @@ def queue():
         "panel/_queue_tabs.html",
         signatures=signatures,
         attended=attended_events(s.email_key for s in signatures),
+        same_organisation=same_organisation_signatures(signatures),
         status=status,
         query=query,
         page=page,
@@ -179,6 +188,7 @@ def decide(signature_id):
             signature=signature,
             row_message=message,
             attended=attended_events([signature.email_key]),
+            same_organisation=same_organisation_signatures([signature]),
             swapped=True,  # focus stays in the row: its remaining button takes it
         )
         return add_trigger(make_response(row), "queueChanged")
@@ -207,3 +217,18 @@ def decide_many():
         if skipped:
             flash(_("Pominięte wpisy (niepotwierdzone lub już rozpatrzone): %(count)d.", count=skipped), "error")
     return see_other(request.referrer if _is_queue_url(request.referrer) else url_for("panel.queue"))
+
+
+@bp.route("/ustaw-haslo/<token>", methods=["GET", "POST"])
+def set_password_from_link(token):
+    """The invitation's (or a reset's) link: choose a password, then sign in with it."""
+    try:
+        coordinator = coordinator_for_password_link(token)
+    except (TokenExpired, TokenInvalid):
+        return render_template("panel/set_password_link_problem.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        choose_password(coordinator, form.new_password.data)
+        flash(_("Hasło ustawione. Zaloguj się nim."), "success")
+        return see_other(url_for("panel.login"))
+    return render_template("panel/set_password.html", form=form, coordinator=coordinator), 422 if request.method == "POST" else 200

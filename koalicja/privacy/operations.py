@@ -4,12 +4,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ..events.models import Registration
+from ..events.models import Event, Registration
 from ..events.operations import forget_unconfirmed_registrations
 from ..extensions import db
 from ..mail.addresses import mailbox_key
 from ..mail.models import OutboxMessage
 from ..mail.operations import forget_delivered_mail
+from ..panel.access import coalition_ids_condition, declaration_ids_condition
 from ..signatures.models import Signature
 from ..signatures.operations import forget_unconfirmed_signatures
 from ..timeutil import utcnow
@@ -35,17 +36,30 @@ def _iso(value):
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
-def personal_data_export(email):
-    """Everything stored about one mailbox, for a request under RODO art. 15."""
+def personal_data_export(email, coordinator):
+    """Everything stored about one mailbox, for a request under RODO art. 15.
+
+    A coordinator sees what their coalitions hold; the e-mails queued or sent (they name no
+    coalition in the outbox) only an administrator sees.
+    """
     key = mailbox_key(email)
-    signatures = db.session.scalars(select(Signature).where(Signature.email_key == key).order_by(Signature.id)).all()
+    signatures = db.session.scalars(
+        select(Signature)
+        .where(Signature.email_key == key, declaration_ids_condition(Signature.declaration_id, coordinator))
+        .order_by(Signature.id)
+    ).all()
     registrations = db.session.scalars(
-        select(Registration).where(Registration.email_key == key).order_by(Registration.id)
+        select(Registration)
+        .join(Event)
+        .where(Registration.email_key == key, coalition_ids_condition(Event.coalition_id, coordinator))
+        .order_by(Registration.id)
     ).all()
     addresses = {s.email for s in signatures} | {r.email for r in registrations} | {email.strip()}
-    messages = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.recipient.in_(addresses)).order_by(OutboxMessage.id)
-    ).all()
+    messages = []
+    if coordinator.is_admin:
+        messages = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient.in_(addresses)).order_by(OutboxMessage.id)
+        ).all()
     return {
         "email": email.strip(),
         "generated_at": _iso(utcnow()),
@@ -61,6 +75,12 @@ def personal_data_export(email):
                 "organisation_name": s.organisation_name,
                 "role": s.role,
                 "sector": s.sector,
+                "krs": s.krs,
+                "nip": s.nip,
+                "regon": s.regon,
+                "origin": s.origin,
+                "signed_version": s.version.number if s.version else None,
+                "contact_allowed": s.contact_allowed,
                 "public_name": s.public_name,
                 "public_organisation": s.public_organisation,
                 "status": s.status,

@@ -1,8 +1,11 @@
 import json
 
 from flask import Blueprint, make_response, render_template, request
-from flask_login import login_required
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
+from ..extensions import db
+from ..panel.audit import AuditAction, record
 from ..signatures.forms import EmailOnlyForm
 from .operations import personal_data_export
 
@@ -15,7 +18,9 @@ def export():
     """Right of access: everything stored about one e-mail address, as a JSON file."""
     form = EmailOnlyForm()
     if form.validate_on_submit():
-        data = personal_data_export(form.email.data)
+        data = personal_data_export(form.email.data, current_user)
+        record(AuditAction.EXPORT, _("Dane osobowe jednej osoby (RODO art. 15)"), details={"email": form.email.data})
+        db.session.commit()
         response = make_response(json.dumps(data, ensure_ascii=False, indent=2))
         response.mimetype = "application/json"
         response.headers["Content-Disposition"] = 'attachment; filename="dane-osobowe.json"'

@@ -1,11 +1,17 @@
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DateField, EmailField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, ValidationError
 
 from ..forms import Form
 from ..security import BotTrapMixin
+from ..timeutil import warsaw_today
+from .districts import DISTRICTS, KRAKOW, is_krakow
+from .identifiers import IDENTIFIERS, normalised_identifier
 from .models import SECTOR_LABELS, SignerKind
+from .scans import ScanRefused, megabytes, scan_type
 
 
 def strip(value):
@@ -25,21 +31,27 @@ def max_length(limit):
     return Length(max=limit, message=_l("Wpisz najwyżej %(max)d znaków."))
 
 
-def email_field(description=""):
+def identifier_field(label, description):
+    return StringField(label, description=description, filters=[strip], validators=[Optional(), max_length(40)])
+
+
+def email_field(description="", label=_l("Adres e-mail"), required=True):
     return EmailField(
-        _l("Adres e-mail"),
+        label,
         description=description,
         render_kw={"autocomplete": "email"},
         filters=[strip],
         validators=[
-            DataRequired(message=_l("Wpisz adres e-mail.")),
+            DataRequired(message=_l("Wpisz adres e-mail.")) if required else Optional(),
             max_length(254),
             Email(message=_l("To nie wygląda na adres e-mail. Sprawdź, czy ma postać nazwa@domena.pl.")),
         ],
     )
 
 
-class SignatureForm(BotTrapMixin, Form):
+class SignerForm(Form):
+    """Who signs: the public form and the coordinators' paper entry share these questions."""
+
     kind = RadioField(
         _l("Podpisuję"),
         choices=[
@@ -64,10 +76,16 @@ class SignatureForm(BotTrapMixin, Form):
         filters=[strip],
         validators=[Optional(), max_length(100), plain_text],
     )
-    district = StringField(
-        _l("Dzielnica lub osiedle (nieobowiązkowo)"),
-        filters=[strip],
-        validators=[Optional(), max_length(100), plain_text],
+    district = SelectField(
+        _l("Dzielnica Krakowa (nieobowiązkowo)"),
+        description=_l(
+            "Tylko dla Krakowa; przy organizacji: dzielnica, w której działa. "
+            "Jeśli zgodzisz się na pokazanie na liście, będzie można Cię znaleźć po dzielnicy."
+        ),
+        choices=[SelectChoice("", _l("— nie wybrano —"))] + [SelectChoice(name, name) for name in DISTRICTS],
+        default="",
+        validate_choice=False,
+        validators=[AnyOf(["", *DISTRICTS], message=_l("Wybierz dzielnicę z listy."))],
     )
     organisation_name = StringField(
         _l("Nazwa organizacji lub instytucji"),
@@ -89,6 +107,18 @@ class SignatureForm(BotTrapMixin, Form):
         default="",
         validate_choice=False,
     )
+    krs = identifier_field(
+        _l("Numer KRS (nieobowiązkowo)"),
+        _l("Ma go organizacja wpisana do Krajowego Rejestru Sądowego; znajdziesz go w wyszukiwarce na ekrs.ms.gov.pl albo w stopce pism."),
+    )
+    nip = identifier_field(
+        _l("NIP (nieobowiązkowo)"),
+        _l("10 cyfr, np. 526-104-08-28. Jest na fakturach i pieczątce organizacji."),
+    )
+    regon = identifier_field(
+        _l("REGON (nieobowiązkowo)"),
+        _l("9 albo 14 cyfr. Znajdziesz go w wyszukiwarce GUS: wyszukiwarkaregon.stat.gov.pl."),
+    )
     authorised = BooleanField(_l("Oświadczam, że mogę podpisać deklarację w imieniu tej organizacji."))
     accept_declaration = BooleanField(
         _l("Znam treść deklaracji i przyłączam się do niej."),
@@ -100,12 +130,27 @@ class SignatureForm(BotTrapMixin, Form):
     )
     public_name = BooleanField(_l("moje imię i nazwisko (przy organizacji: jako osoby, która ją reprezentuje)"))
     public_organisation = BooleanField(_l("Można pokazać nazwę organizacji na publicznej liście sojuszników."), default=True)
+    # Opt-in (RODO art. 7): unticked by default; without it the coalition never writes to the signer.
+    contact_allowed = BooleanField(
+        _l("Chcę dostawać od koalicji wiadomości e-mail o jej działaniach (możesz zrezygnować w każdej chwili).")
+    )
 
-    TEXT_FIELDS = ("full_name", "email", "city", "district", "organisation_name", "role")
+    TEXT_FIELDS = ("full_name", "email", "city", "district", "organisation_name", "role", *IDENTIFIERS)
 
     @property
     def signs_for_organisation(self):
         return self.kind.data == SignerKind.ORGANISATION
+
+    def validate_district(self, field):
+        """A district means Kraków: an empty city becomes Kraków, another city is a mistake."""
+        if field.data not in DISTRICTS:
+            return
+        if not self.city.data:
+            self.city.data = KRAKOW
+        elif not is_krakow(self.city.data) and not self.city.errors:
+            raise ValidationError(
+                _l("Dzielnice są tylko dla Krakowa. Wpisz Kraków jako miejscowość albo wybierz „— nie wybrano —”.")
+            )
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -123,11 +168,26 @@ class SignatureForm(BotTrapMixin, Form):
             if self.sector.data and self.sector.data not in {s.value for s in SECTOR_LABELS}:
                 self.sector.errors.append(_l("Wybierz rodzaj organizacji z listy."))
                 valid = False
+            valid = self._normalise_identifiers() and valid
+        return valid
+
+    def _normalise_identifiers(self):
+        """KRS, NIP and REGON checked (a person's are ignored: never stored) and kept as digits."""
+        valid = True
+        for name in IDENTIFIERS:
+            field = self[name]
+            if not field.data or field.errors:
+                continue
+            try:
+                field.data = normalised_identifier(name, field.data)
+            except ValueError as problem:
+                field.errors.append(problem.args[0])
+                valid = False
         return valid
 
     def signer_data(self):
         """The validated answers, with organisation fields dropped for a private person."""
-        data = {name: self[name].data for name in ("kind", "full_name", "email", "city", "district", "public_name")}
+        data = {name: self[name].data for name in ("kind", "full_name", "email", "city", "district", "public_name", "contact_allowed")}
         if self.signs_for_organisation:
             data.update(
                 organisation_name=self.organisation_name.data,
@@ -135,8 +195,74 @@ class SignatureForm(BotTrapMixin, Form):
                 sector=self.sector.data,
                 authorised=True,
                 public_organisation=self.public_organisation.data,
+                **{name: self[name].data or "" for name in IDENTIFIERS},
             )
         return data
+
+
+class SignatureForm(BotTrapMixin, SignerForm):
+    """The public form: with the bot trap."""
+
+
+class PaperSignatureForm(SignerForm):
+    """A coordinator types in a declaration signed on paper; its scan is the evidence.
+
+    The consents are on the paper form itself, so the online consent boxes leave this form
+    (a field set to None is dropped); instead the coordinator confirms they hold that form.
+    """
+
+    accept_declaration = accept_privacy = None
+    email = email_field(
+        label=_l("Adres e-mail (nieobowiązkowo)"),
+        description=_l(
+            "Jeśli jest na formularzu. Nic na niego teraz nie wyślemy; dzięki niemu ta osoba może sama wycofać podpis."
+        ),
+        required=False,
+    )
+    signed_on = DateField(
+        _l("Data podpisania"),
+        description=_l("Data z formularza; jeśli jej brak, dzień, w którym formularz do was dotarł."),
+        validators=[DataRequired(message=_l("Wpisz datę podpisania."))],
+    )
+    signed_place = StringField(
+        _l("Miejscowość podpisania (nieobowiązkowo)"),
+        filters=[strip],
+        validators=[Optional(), max_length(100), plain_text],
+    )
+    scan = FileField(
+        _l("Skan lub zdjęcie podpisanego formularza"),
+        render_kw={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"},
+        validators=[FileRequired(message=_l("Dołącz skan lub zdjęcie podpisanego formularza."))],
+    )
+    holds_signed_form = BooleanField(
+        _l("Mam podpisany formularz z tymi danymi."),
+        validators=[DataRequired(message=_l("Potwierdź, że masz podpisany formularz z tymi danymi."))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scan_content_type = None
+        self.scan.description = _l(
+            "PDF, JPEG lub PNG, najwyżej %(size)s MB. Jeśli formularz pokaże błąd, wybierz plik jeszcze raz.",
+            size=megabytes(current_app.config["SCAN_MAX_BYTES"]),
+        )
+
+    def validate_signed_on(self, field):
+        if field.data and field.data > warsaw_today():
+            raise ValidationError(_l("Data podpisania nie może być późniejsza niż dzisiejsza."))
+
+    def validate_contact_allowed(self, field):
+        if field.data and not self.email.data:
+            raise ValidationError(_l("Bez adresu e-mail nie wyślemy wiadomości. Wpisz adres z formularza albo odznacz to pole."))
+
+    def validate_scan(self, field):
+        try:
+            self.scan_content_type = scan_type(field.data)
+        except ScanRefused as refused:
+            raise ValidationError(refused.args[0]) from None
+
+    def signer_data(self):
+        return {**super().signer_data(), "signed_on": self.signed_on.data, "signed_place": self.signed_place.data}
 
 
 class EmailOnlyForm(Form):

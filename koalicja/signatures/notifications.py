@@ -11,6 +11,8 @@ from ..tokens import make_token
 
 CONFIRM_PURPOSE = "signature-confirm"
 WITHDRAW_PURPOSE = "signature-withdraw"
+ENDORSE_PURPOSE = "annex-endorse"
+ENDORSE_LINK_MAX_AGE_DAYS = 60
 
 
 def confirmation_token(signature):
@@ -71,4 +73,22 @@ def notify_withdraw_link(signature):
         signature,
         lambda coalition: _("Link do wycofania podpisu: %(coalition)s", coalition=coalition.name),
         "signature_withdraw_link_to_signer",
+    )
+
+
+def endorsement_token(signature, annex):
+    return make_token(ENDORSE_PURPOSE, {"s": signature.id, "a": annex.id})
+
+
+def notify_annex_endorsement_invite(signature, annex):
+    _send(
+        signature,
+        lambda coalition: _("Prośba o poparcie aneksu do deklaracji: %(coalition)s", coalition=coalition.name),
+        "annex_endorsement_invite_to_signer",
+        annex=annex,
+        max_age_days=ENDORSE_LINK_MAX_AGE_DAYS,
+        endorse_url=external_url("declarations.endorse", token=endorsement_token(signature, annex)),
+        annex_url=external_url(
+            "declarations.version", slug=signature.declaration.coalition.slug, kind=annex.kind, number=annex.number
+        ),
     )

@@ -10,9 +10,10 @@ from datetime import timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ..declarations.models import Endorsement, EndorsementMethod
 from ..extensions import db
 from ..mail.addresses import mailbox_key
 from ..panel.access import declaration_ids_condition
@@ -20,7 +21,7 @@ from ..panel.audit import AuditAction, record
 from ..text import search_key, sort_key
 from ..timeutil import utcnow
 from ..tokens import TokenInvalid, read_token
-from .models import Signature, SignatureStatus, SignerKind
+from .models import Signature, SignatureOrigin, SignatureStatus, SignerKind
 from .notifications import (
     CONFIRM_PURPOSE,
     WITHDRAW_PURPOSE,
@@ -29,6 +30,7 @@ from .notifications import (
     notify_signature_approved,
     notify_withdraw_link,
 )
+from .scans import delete_scan, save_scan
 
 # A second sign-up with the same address within this time sends no further e-mail,
 # so the form cannot be used to flood somebody's mailbox.
@@ -57,11 +59,44 @@ def consent_record(declaration, data, privacy_notice_text):
     return {
         "at": utcnow().isoformat(timespec="seconds") + "Z",
         "declaration_id": declaration.id,
+        "version_id": declaration.current_version.id if declaration.current_version else None,
         "declaration_sha256": digest(declaration.body),
+        # The annexes shown with the text, endorsed by signing (sign_declaration).
+        "annex_ids": [annex.id for annex in declaration.annexes],
+        "annexes_sha256": digest("\n\n".join(annex.body for annex in declaration.annexes)),
         "privacy_notice_sha256": digest(privacy_notice_text),
         "public_name": bool(data.get("public_name")),
         "public_organisation": bool(data.get("public_organisation")),
+        "contact_allowed": bool(data.get("contact_allowed")),
     }
+
+
+def new_signature(declaration, data, privacy_notice_text="", **columns):
+    """A signature of the declaration's current text (and its annexes) from the signer's answers
+    (SignerForm.signer_data); `columns` set the rest (e-mail key, status, origin …)."""
+    return Signature(
+        declaration=declaration,
+        version=declaration.current_version,
+        endorsements=[Endorsement(annex=annex, method=EndorsementMethod.SIGNING) for annex in declaration.annexes],
+        kind=data["kind"],
+        full_name=data["full_name"],
+        email=data["email"],
+        city=data.get("city") or "",
+        district=data.get("district") or "",
+        organisation_name=data.get("organisation_name") or "",
+        role=data.get("role") or "",
+        sector=data.get("sector") or None,
+        krs=data.get("krs") or "",
+        nip=data.get("nip") or "",
+        regon=data.get("regon") or "",
+        authorised=bool(data.get("authorised")),
+        public_name=bool(data.get("public_name")),
+        public_organisation=bool(data.get("public_organisation")),
+        contact_allowed=bool(data.get("contact_allowed")),
+        consents=consent_record(declaration, data, privacy_notice_text),
+        withdraw_nonce=secrets.token_hex(8),
+        **columns,
+    )
 
 
 def sign_declaration(declaration, data, privacy_notice_text="", language="pl"):
@@ -74,26 +109,14 @@ def sign_declaration(declaration, data, privacy_notice_text="", language="pl"):
     key = mailbox_key(data["email"])
     existing = _signature_for_mailbox(declaration, key)
     if existing is None:
-        signature = Signature(
-            declaration=declaration,
-            version=declaration.current_version,
-            kind=data["kind"],
-            full_name=data["full_name"],
-            email=data["email"],
+        signature = new_signature(
+            declaration,
+            data,
+            privacy_notice_text,
             email_key=key,
-            city=data.get("city") or "",
-            district=data.get("district") or "",
-            organisation_name=data.get("organisation_name") or "",
-            role=data.get("role") or "",
-            sector=data.get("sector") or None,
-            authorised=bool(data.get("authorised")),
-            public_name=bool(data.get("public_name")),
-            public_organisation=bool(data.get("public_organisation")),
-            consents=consent_record(declaration, data, privacy_notice_text),
             language=language,
             status=SignatureStatus.UNCONFIRMED,
             confirm_nonce=secrets.token_hex(8),
-            withdraw_nonce=secrets.token_hex(8),
             last_mailed_at=utcnow(),
         )
         db.session.add(signature)
@@ -311,11 +334,14 @@ def withdraw_signature(signature, now=None):
     signature.email = ""
     signature.email_key = f"withdrawn:{signature.id}"
     signature.city = signature.district = signature.organisation_name = signature.role = ""
+    signature.krs = signature.nip = signature.regon = signature.signed_place = ""
     signature.authorised = signature.public_name = signature.public_organisation = False
     signature.consents = {"withdrawn_at": now.isoformat(timespec="seconds") + "Z"}
     signature.confirm_nonce = signature.withdraw_nonce = None
+    scan_file, signature.scan_file, signature.scan_content_type = signature.scan_file, "", ""
     refresh_listing(signature)
     db.session.commit()
+    delete_scan(scan_file)  # only once the withdrawal is saved
     return signature
 
 
@@ -331,3 +357,107 @@ def forget_unconfirmed_signatures(cutoff):
     )
     db.session.commit()
     return result.rowcount
+
+
+# ---- paper signatures and organisation identifiers ------------------------------------------
+
+
+class AlreadySigned(Exception):
+    """This e-mail address has signed the declaration already."""
+
+    def __init__(self, signature):
+        self.signature = signature
+
+
+def enter_paper_signature(declaration, data, scan, scan_content_type, coordinator):
+    """A coordinator enters a form signed on paper, with its scan (checked by scans.scan_type).
+
+    The entry is approved at once: the coordinator has the signed form in hand, which is
+    what approval vouches for, and the scan stays with it for anyone to check (a wrong entry
+    can still be rejected). Nobody is e-mailed: an address copied from paper is unconfirmed,
+    and without one the entry gets a key no mailbox can match. Raises AlreadySigned when the
+    address is already under the declaration; then no file is left behind.
+    """
+    email = data.get("email") or ""
+    key = mailbox_key(email) if email else f"paper:{secrets.token_hex(12)}"
+    if email and (existing := _signature_for_mailbox(declaration, key)) is not None:
+        raise AlreadySigned(existing)
+    now = utcnow()
+    signature = new_signature(
+        declaration,
+        data,
+        email_key=key,
+        origin=SignatureOrigin.PAPER,
+        status=SignatureStatus.APPROVED,
+        signed_on=data["signed_on"],
+        signed_place=data.get("signed_place") or "",
+        entered_by_id=coordinator.id,
+        decided_by_id=coordinator.id,
+        decided_at=now,
+        approved_at=now,
+        scan_content_type=scan_content_type,
+    )
+    # What the person agreed to is on the paper form; the notice they read there is not ours to hash.
+    signature.consents.pop("privacy_notice_sha256", None)
+    signature.consents.update(origin=SignatureOrigin.PAPER.value, signed_on=data["signed_on"].isoformat())
+    refresh_listing(signature)
+    signature.scan_file = save_scan(scan, scan_content_type)
+    try:
+        db.session.add(signature)
+        record(
+            AuditAction.PAPER_ENTRY,
+            signature.display_name,
+            coalition_id=declaration.coalition_id,
+            subject=signature,
+            details={"signed_on": data["signed_on"].isoformat(), "scan": scan_content_type},
+            coordinator=coordinator,
+        )
+        db.session.commit()
+    except BaseException as error:
+        db.session.rollback()
+        delete_scan(signature.scan_file)
+        if isinstance(error, IntegrityError):  # the same address entered at the same moment
+            raise AlreadySigned(_signature_for_mailbox(declaration, key)) from error
+        raise
+    return signature
+
+
+@dataclass
+class SameOrganisation:
+    identifier: str  # "NIP" or "KRS"
+    number: str
+    other: Signature
+    earlier: bool  # the other entry came first
+
+
+def same_organisation_signatures(signatures):
+    """For each organisation's entry, the other entries under its declaration with the same NIP
+    or KRS (withdrawn ones aside): {signature id: [SameOrganisation, …]}, in one query for a page."""
+    wanted = [s for s in signatures if s.is_organisation and (s.nip or s.krs)]
+    if not wanted:
+        return {}
+    nips = {s.nip for s in wanted if s.nip}
+    krs_numbers = {s.krs for s in wanted if s.krs}
+    candidates = db.session.scalars(
+        select(Signature)
+        .where(
+            Signature.declaration_id.in_({s.declaration_id for s in wanted}),
+            Signature.status != SignatureStatus.WITHDRAWN,
+            or_(Signature.nip.in_(nips) if nips else false(), Signature.krs.in_(krs_numbers) if krs_numbers else false()),
+        )
+        .order_by(Signature.created_at, Signature.id)
+    ).all()
+    found = {}
+    for signature in wanted:
+        for other in candidates:
+            if other.id == signature.id or other.declaration_id != signature.declaration_id:
+                continue
+            if signature.nip and other.nip == signature.nip:
+                shared = ("NIP", signature.nip)
+            elif signature.krs and other.krs == signature.krs:
+                shared = ("KRS", signature.krs)
+            else:
+                continue
+            earlier = (other.created_at, other.id) < (signature.created_at, signature.id)
+            found.setdefault(signature.id, []).append(SameOrganisation(*shared, other, earlier))
+    return found

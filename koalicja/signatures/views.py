@@ -24,7 +24,7 @@ bp = Blueprint("signatures", __name__)
 
 def _coalition_and_declaration(slug):
     coalition = coalition_by_slug(slug)
-    if coalition is None or coalition.current_declaration is None:
+    if coalition is None or coalition.current_declaration is None or coalition.current_declaration.current_version is None:
         abort(404)
     return coalition, coalition.current_declaration
 

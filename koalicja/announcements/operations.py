@@ -1,0 +1,249 @@
+"""Writing to allies: an announcement goes to every approved ally who agreed to be contacted.
+
+One outbox message per mailbox, inserted in bulk in the same transaction as the
+announcement and its audit entry. Every message carries a one-click unsubscribe link
+(RFC 8058); unsubscribing is the ally's own act, so it leaves no audit entry: the
+signature keeps when and from which announcement, and its consent record says so too.
+"""
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import force_locale
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import load_only, selectinload
+
+from ..declarations.models import Declaration
+from ..extensions import db
+from ..links import external_url
+from ..mail.models import OutboxMessage, OutboxStatus
+from ..mail.operations import outbox_row
+from ..panel.audit import AuditAction, record
+from ..signatures.models import Signature, SignatureStatus
+from ..signatures.notifications import withdraw_url
+from ..signatures.operations import WITHDRAW_LINK_MAX_AGE
+from ..text import render_markdown
+from ..timeutil import utcnow
+from ..tokens import TokenInvalid, make_token, read_token
+from .models import Announcement
+
+UNSUBSCRIBE_PURPOSE = "announcement-unsubscribe"
+UNSUBSCRIBE_LINK_MAX_AGE = WITHDRAW_LINK_MAX_AGE  # an old message's link still works a year later
+TEMPLATE = "announcement_to_ally"
+# The same text sent again this soon is a double click, not a second announcement.
+DUPLICATE_WINDOW = timedelta(minutes=10)
+
+
+def _recipient_conditions(coalition):
+    """Approved allies of the coalition's declarations who agreed to mail and have an address."""
+    return (
+        Signature.declaration_id.in_(select(Declaration.id).where(Declaration.coalition_id == coalition.id)),
+        Signature.status == SignatureStatus.APPROVED,
+        Signature.contact_allowed.is_(True),
+        Signature.email != "",  # paper entries may come without one
+    )
+
+
+def count_recipients(coalition):
+    """How many mailboxes an announcement would reach now (one per mailbox)."""
+    return db.session.scalar(
+        select(func.count(func.distinct(Signature.email_key))).where(*_recipient_conditions(coalition))
+    )
+
+
+def _recipients(coalition):
+    """One signature per mailbox (the earliest), with only the columns a message needs."""
+    signatures = db.session.scalars(
+        select(Signature)
+        .where(*_recipient_conditions(coalition))
+        .options(load_only(Signature.id, Signature.email, Signature.email_key, Signature.language, Signature.withdraw_nonce))
+        .order_by(Signature.id)
+    )
+    seen = set()
+    for signature in signatures:
+        if signature.email_key not in seen:
+            seen.add(signature.email_key)
+            yield signature
+
+
+def unsubscribe_url(signature_id, announcement_id):
+    token = make_token(UNSUBSCRIBE_PURPOSE, {"s": signature_id, "a": announcement_id})
+    return external_url("announcements.unsubscribe", token=token)
+
+
+class _MessagesByLanguage:
+    """The e-mail rendered once per language, with each recipient's own links filled in.
+
+    Rendering two templates per recipient would cost more than everything else together;
+    the slots are random, so nothing a coordinator writes can be mistaken for one.
+    """
+
+    def __init__(self, coalition, subject, body):
+        self.coalition, self.subject, self.body = coalition, subject, body
+        self.body_html = render_markdown(body)
+        self.unsubscribe_slot = f"unsubscribe-{secrets.token_hex(12)}"
+        self.withdraw_slot = f"withdraw-{secrets.token_hex(12)}"
+        self.headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        if coalition.contact_email:
+            self.headers["Reply-To"] = coalition.contact_email  # answers reach the coordinators
+        self.rendered = {}
+
+    def _rendered(self, language):
+        if language not in self.rendered:
+            with force_locale(language):  # the chrome in the signer's language; the text as written
+                self.rendered[language] = outbox_row(
+                    "",
+                    self.subject,
+                    TEMPLATE,
+                    coalition=self.coalition,
+                    body_text=self.body,
+                    body_html=self.body_html,
+                    unsubscribe_url=self.unsubscribe_slot,
+                    withdraw_url=self.withdraw_slot,
+                )
+        return self.rendered[language]
+
+    def row(self, signature, unsubscribe_link, withdraw_link):
+        template = self._rendered(signature.language)
+
+        def fill(text):
+            return text.replace(self.unsubscribe_slot, unsubscribe_link).replace(self.withdraw_slot, withdraw_link)
+
+        return template | {
+            "recipient": signature.email,
+            "body_text": fill(template["body_text"]),
+            "body_html": fill(template["body_html"]),
+            "headers": {**self.headers, "List-Unsubscribe": f"<{unsubscribe_link}>"},
+        }
+
+
+class AlreadySent(Exception):
+    def __init__(self, announcement):
+        self.announcement = announcement
+
+
+def send_announcement(coalition, subject, body, coordinator):
+    """Queue the announcement for every recipient; raises AlreadySent for a repeated click."""
+    duplicate = db.session.scalar(
+        select(Announcement).where(
+            Announcement.coalition_id == coalition.id,
+            Announcement.subject == subject,
+            Announcement.body == body,
+            Announcement.created_at > utcnow() - DUPLICATE_WINDOW,
+        )
+    )
+    if duplicate is not None:
+        raise AlreadySent(duplicate)
+    announcement = Announcement(coalition=coalition, subject=subject, body=body, created_by_id=coordinator.id)
+    db.session.add(announcement)
+    db.session.flush()
+
+    rows = []
+    messages = _MessagesByLanguage(coalition, subject, body)
+    for signature in _recipients(coalition):
+        link = unsubscribe_url(signature.id, announcement.id)
+        rows.append(messages.row(signature, link, withdraw_url(signature)) | {"announcement_id": announcement.id})
+    if rows:
+        db.session.execute(insert(OutboxMessage), rows)
+    announcement.recipients = len(rows)
+    record(
+        AuditAction.ANNOUNCEMENT,
+        subject,
+        coalition_id=coalition.id,
+        subject=announcement,
+        details={"recipients": len(rows)},
+        coordinator=coordinator,
+    )
+    db.session.commit()
+    return announcement
+
+
+
+@dataclass
+class Delivery:
+    """What became of an announcement's messages."""
+
+    recipients: int
+    pending: int = 0
+    failed: int = 0
+    unsubscribed: int = 0
+
+    @property
+    def sent(self):
+        # Delivered mail leaves the outbox at the next purge, so what is neither waiting
+        # nor failed has been handed to the mail server.
+        return self.recipients - self.pending - self.failed
+
+
+def announcements_with_delivery(coalition):
+    """The coalition's announcements, newest first, each with its Delivery (three queries in all)."""
+    announcements = db.session.scalars(
+        select(Announcement)
+        .where(Announcement.coalition_id == coalition.id)
+        .options(selectinload(Announcement.created_by))
+        .order_by(Announcement.created_at.desc(), Announcement.id.desc())
+    ).all()
+    delivery = {announcement.id: Delivery(announcement.recipients) for announcement in announcements}
+    of_coalition = Announcement.coalition_id == coalition.id
+    outbox = db.session.execute(
+        select(OutboxMessage.announcement_id, OutboxMessage.status, func.count())
+        .join(Announcement, Announcement.id == OutboxMessage.announcement_id)
+        .where(of_coalition, OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
+        .group_by(OutboxMessage.announcement_id, OutboxMessage.status)
+    )
+    for announcement_id, status, count in outbox:
+        setattr(delivery[announcement_id], status, count)
+    unsubscribed = db.session.execute(
+        select(Signature.unsubscribed_from_id, func.count(func.distinct(Signature.email_key)))
+        .join(Announcement, Announcement.id == Signature.unsubscribed_from_id)
+        .where(of_coalition)
+        .group_by(Signature.unsubscribed_from_id)
+    )
+    for announcement_id, count in unsubscribed:
+        delivery[announcement_id].unsubscribed = count
+    return [(announcement, delivery[announcement.id]) for announcement in announcements]
+
+
+# ---- unsubscribing (RFC 8058 one-click and the page behind the link) ---------------------
+
+
+def signature_for_unsubscribe(token):
+    """The signature a link was made for (None if it no longer exists) and the announcement's id.
+
+    Raises TokenExpired or TokenInvalid.
+    """
+    payload = read_token(UNSUBSCRIBE_PURPOSE, token, UNSUBSCRIBE_LINK_MAX_AGE)
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int) or not isinstance(payload.get("a"), int):
+        raise TokenInvalid
+    return db.session.get(Signature, payload["s"]), payload["a"]
+
+
+def unsubscribe_mailbox(signature, announcement_id):
+    """No more announcements from this coalition to this mailbox; safe to repeat.
+
+    Every signature of the mailbox under the coalition's declarations is switched off, or
+    the next announcement would go to the same address through another of them.
+    """
+    now = utcnow()
+    signatures = db.session.scalars(
+        select(Signature).where(
+            Signature.email_key == signature.email_key,
+            Signature.declaration_id.in_(
+                select(Declaration.id).where(Declaration.coalition_id == signature.declaration.coalition_id)
+            ),
+            Signature.contact_allowed.is_(True),
+        )
+    ).all()
+    if db.session.get(Announcement, announcement_id) is None:
+        announcement_id = None  # removed since it was sent
+    for each in signatures:
+        each.contact_allowed = False
+        each.unsubscribed_at = now
+        each.unsubscribed_from_id = announcement_id
+        each.consents = {
+            **(each.consents or {}),
+            "contact_allowed": False,
+            "contact_withdrawn_at": now.isoformat(timespec="seconds") + "Z",
+        }
+    db.session.commit()
+    return len(signatures)

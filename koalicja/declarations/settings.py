@@ -1,0 +1,97 @@
+"""Coalition settings, managed by administrators: name, readable address, contacts, logo."""
+import re
+import secrets
+from pathlib import Path
+
+import filetype
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from slugify import slugify
+from sqlalchemy import select
+
+from ..extensions import db
+from ..panel.audit import AuditAction, record
+from .models import Coalition, Declaration
+
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+COALITION_FIELDS = (
+    "name", "description", "organiser", "contact_email", "contact_persons", "chat_url", "facebook_url",
+    "website_url", "funding_notice", "privacy_notice", "brand_colour",
+)
+LOGO_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+LOGO_MAX_BYTES = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A value that cannot be saved; `field` names the form field, the message is for people."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+def reserved_slugs():
+    """First path segments the app itself uses (/panel, /potwierdz, …): no coalition may take them."""
+    return {
+        rule.rule.strip("/").split("/")[0]
+        for rule in current_app.url_map.iter_rules()
+        if rule.rule.strip("/") and not rule.rule.strip("/").startswith("<")
+    }
+
+
+def coalition_slug(wanted, name, coalition_id=None):
+    """A readable, stable address: the one asked for, or one made from the name (ą→a, ł→l)."""
+    slug = wanted or slugify(name, max_length=80, word_boundary=True)
+    if not SLUG_PATTERN.match(slug or ""):
+        raise SettingsError("slug", _l("Użyj tylko małych liter bez polskich znaków, cyfr i pojedynczych myślników."))
+    if slug in reserved_slugs():
+        raise SettingsError("slug", _l("Ten adres jest zajęty przez aplikację. Wybierz inny."))
+    taken = db.session.scalar(select(Coalition.id).where(Coalition.slug == slug, Coalition.id != (coalition_id or 0)))
+    if taken:
+        raise SettingsError("slug", _l("Inna koalicja ma już ten adres. Wybierz inny."))
+    return slug
+
+
+def store_logo(upload):
+    """Keep an uploaded logo under instance/logos with a random name; only PNG, JPEG or WebP by content."""
+    data = upload.read(LOGO_MAX_BYTES + 1)
+    if len(data) > LOGO_MAX_BYTES:
+        raise SettingsError("logo", _l("Plik jest za duży: logo może mieć najwyżej 1 MB."))
+    kind = filetype.guess(data)
+    if kind is None or kind.mime not in LOGO_TYPES:
+        raise SettingsError("logo", _l("To nie jest obraz PNG, JPEG ani WebP. Wybierz inny plik."))
+    folder = Path(current_app.config["LOGO_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(12)}.{LOGO_TYPES[kind.mime]}"
+    (folder / name).write_bytes(data)
+    return name
+
+
+def save_coalition(coalition, data, logo_upload=None, by=None):
+    """Create or change a coalition; a new one also gets an empty declaration to write.
+
+    Raises SettingsError (nothing saved) when the address is taken or the logo is not an image.
+    """
+    is_new = coalition.id is None
+    coalition.slug = coalition_slug(data.get("slug"), data["name"], coalition.id)
+    before = {name: getattr(coalition, name) for name in COALITION_FIELDS}
+    for name in COALITION_FIELDS:
+        setattr(coalition, name, data.get(name) or "")
+    if logo_upload:
+        coalition.logo = store_logo(logo_upload)
+    if is_new:
+        db.session.add(coalition)
+        db.session.add(Declaration(coalition=coalition, title=coalition.name, body=""))
+        db.session.flush()
+    changed = {name: [before[name], getattr(coalition, name)] for name in COALITION_FIELDS if before[name] != getattr(coalition, name)}
+    record(
+        AuditAction.COALITION,
+        (_l("Nowa koalicja: %(name)s", name=coalition.name) if is_new else coalition.name),
+        coalition_id=coalition.id,
+        subject=coalition,
+        details={"changed": sorted(changed)} if not is_new else {"created": True},
+        coordinator=by,
+    )
+    db.session.commit()
+    return coalition

@@ -1,0 +1,154 @@
+"""Administrators' pages: coalitions, coordinator accounts and roles, the audit log."""
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..declarations.models import Coalition
+from ..declarations.operations import all_coalitions
+from ..declarations.settings import COALITION_FIELDS, SettingsError, save_coalition
+from ..extensions import db
+from ..htmx import render_page_or_fragment, see_other
+from .access import admin_required
+from .audit import AUDIT_ACTION_LABELS, AuditAction
+from .forms import CoalitionForm, CoordinatorForm
+from .models import AuditEntry, Coordinator
+from .operations import CoordinatorExists, invite_coordinator, update_coordinator
+
+bp = Blueprint("admin", __name__, url_prefix="/panel/admin")
+AUDIT_PAGE_SIZE = 50
+
+
+def _status(form):
+    return 422 if request.method == "POST" else 200
+
+
+# ---- coalitions ----------------------------------------------------------------------------
+
+
+@bp.route("/koalicje/nowa", methods=["GET", "POST"])
+@admin_required
+def create_coalition():
+    return _coalition_form(Coalition())
+
+
+@bp.route("/koalicje/<slug>/ustawienia", methods=["GET", "POST"])
+@admin_required
+def edit_coalition(slug):
+    coalition = db.first_or_404(select(Coalition).where(Coalition.slug == slug))
+    return _coalition_form(coalition)
+
+
+def _coalition_form(coalition):
+    form = CoalitionForm(obj=coalition if request.method == "GET" and coalition.id else None)
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in COALITION_FIELDS} | {"slug": form.slug.data}
+        try:
+            save_coalition(coalition, data, logo_upload=form.logo.data or None, by=current_user)
+        except SettingsError as error:
+            db.session.rollback()
+            form[error.field].errors.append(str(error))
+        else:
+            flash(_("Zapisano ustawienia koalicji."), "success")
+            return see_other(url_for("coalitions_panel.detail", slug=coalition.slug))
+    return render_template("panel/admin/coalition_form.html", form=form, edited=coalition), _status(form)
+
+
+# ---- coordinators --------------------------------------------------------------------------
+
+
+@bp.get("/koordynatorzy")
+@admin_required
+def coordinators():
+    accounts = db.session.scalars(select(Coordinator).order_by(Coordinator.name)).all()
+    return render_template("panel/admin/coordinators.html", accounts=accounts)
+
+
+def _coordinator_form(coordinator=None):
+    form = CoordinatorForm(obj=coordinator if request.method == "GET" else None)
+    coalitions = all_coalitions()
+    form.coalitions.choices = [(c.id, c.name) for c in coalitions]
+    if request.method == "GET" and coordinator is not None:
+        form.coalitions.data = [c.id for c in coordinator.coalitions]
+    chosen = [c for c in coalitions if c.id in set(form.coalitions.data or [])]
+    return form, chosen
+
+
+@bp.route("/koordynatorzy/nowy", methods=["GET", "POST"])
+@admin_required
+def invite():
+    form, chosen = _coordinator_form()
+    del form.active
+    if form.validate_on_submit():
+        try:
+            invite_coordinator(form.email.data, form.name.data, chosen, form.is_admin.data, by=current_user)
+        except CoordinatorExists:
+            form.email.errors.append(_("Konto z tym adresem już istnieje."))
+        else:
+            flash(_("Konto utworzone. Wysłaliśmy zaproszenie z linkiem do ustawienia hasła."), "success")
+            return see_other(url_for("admin.coordinators"))
+    return render_template("panel/admin/coordinator_form.html", form=form, account=None), _status(form)
+
+
+@bp.route("/koordynatorzy/<int:coordinator_id>", methods=["GET", "POST"])
+@admin_required
+def edit_coordinator(coordinator_id):
+    account = db.get_or_404(Coordinator, coordinator_id)
+    form, chosen = _coordinator_form(account)
+    del form.email  # the address is the login: a new address is a new account
+    if form.validate_on_submit():
+        update_coordinator(account, form.name.data, chosen, form.is_admin.data, form.active.data, by=current_user)
+        flash(_("Zapisano zmiany konta."), "success")
+        return see_other(url_for("admin.coordinators"))
+    return render_template("panel/admin/coordinator_form.html", form=form, account=account), _status(form)
+
+
+# ---- audit log -----------------------------------------------------------------------------
+
+
+@bp.get("/dziennik")
+@admin_required
+def audit_log():
+    conditions = []
+    action = request.args.get("akcja", "")
+    if action in {a.value for a in AuditAction}:
+        conditions.append(AuditEntry.action == action)
+    else:
+        action = ""
+    coalitions = all_coalitions()
+    coalition = next((c for c in coalitions if c.slug == request.args.get("koalicja")), None)
+    if coalition:
+        conditions.append(AuditEntry.coalition_id == coalition.id)
+    accounts = db.session.scalars(select(Coordinator).order_by(Coordinator.name)).all()
+    who = request.args.get("kto", "")
+    if who.isdigit() and len(who) < 10:
+        conditions.append(AuditEntry.coordinator_id == int(who))
+    else:
+        who = ""
+    total = db.session.scalar(select(func.count(AuditEntry.id)).where(*conditions))
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    raw_page = request.args.get("strona", "1")
+    page = min(max(int(raw_page) if raw_page.isdigit() and len(raw_page) < 7 else 1, 1), pages)
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(*conditions)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(AUDIT_PAGE_SIZE)
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
+    ).all()
+    names = {c.id: c.name for c in coalitions}
+    return render_page_or_fragment(
+        "panel/admin/audit_log.html",
+        "panel/admin/_audit_entries.html",
+        entries=entries,
+        coalition_names=names,
+        action_labels=AUDIT_ACTION_LABELS,
+        coalitions=coalitions,
+        accounts=accounts,
+        action=action,
+        chosen_coalition=coalition,
+        who=who,
+        page=page,
+        pages=pages,
+        total=total,
+    )

@@ -1,0 +1,78 @@
+"""Coordinators' side of signatures that arrive on paper: entering them and seeing their scans."""
+from flask import Blueprint, abort, flash, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..htmx import see_other
+from ..panel.access import require_coalition, served_coalition_or_404
+from ..timeutil import warsaw_today
+from .forms import PaperSignatureForm
+from .models import Signature
+from .operations import AlreadySigned, enter_paper_signature
+from .scans import SCAN_TYPES, scan_path
+
+bp = Blueprint("signatures_panel", __name__, url_prefix="/panel")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page here is for coordinators only."""
+
+
+@bp.route("/koalicje/<slug>/podpis-papierowy", methods=["GET", "POST"])
+def paper_entry(slug):
+    coalition = served_coalition_or_404(slug)
+    declaration = coalition.current_declaration
+    if declaration is None:
+        abort(404)
+    form = PaperSignatureForm()
+    if form.validate_on_submit():
+        try:
+            signature = enter_paper_signature(
+                declaration, form.signer_data(), form.scan.data, form.scan_content_type, current_user
+            )
+        except AlreadySigned as signed:
+            form.email.errors.append(
+                _(
+                    "Ten adres e-mail jest już pod deklaracją: %(name)s (%(status)s).",
+                    name=signed.signature.display_name,
+                    status=signed.signature.status_label,
+                )
+            )
+        else:
+            flash(
+                _("Zapisano podpis papierowy: %(name)s. Jest wśród zatwierdzonych. Możesz wpisać kolejny.", name=signature.display_name),
+                "success",
+            )
+            return see_other(url_for("signatures_panel.paper_entry", slug=slug))
+    status = 422 if request.method == "POST" else 200
+    return (
+        render_template(
+            "signatures/panel/paper.html", coalition=coalition, declaration=declaration, form=form, today=warsaw_today()
+        ),
+        status,
+    )
+
+
+@bp.get("/skany/<int:signature_id>")
+def scan(signature_id):
+    """A paper signature's scan, only for coordinators of its coalition. Images open in the
+    browser, a PDF is downloaded; security.py adds `nosniff` and `Cache-Control: no-store`."""
+    signature = db.get_or_404(Signature, signature_id)
+    require_coalition(signature.declaration.coalition_id)
+    try:
+        path = scan_path(signature.scan_file)
+    except FileNotFoundError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    return send_file(
+        path,
+        mimetype=signature.scan_content_type,
+        as_attachment=signature.scan_content_type == "application/pdf",
+        download_name=f"skan-podpisu-{signature.id}.{SCAN_TYPES[signature.scan_content_type]}",
+        conditional=False,
+        etag=False,
+    )

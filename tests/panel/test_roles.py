@@ -1,0 +1,254 @@
+"""Administrators and coordinators: each coordinator acts only for their own coalitions.
+
+A coordinator of "reintegracja" tries every way into "sasiedztwa" (the `coalition` fixture):
+the UI never shows it, and crafted requests answer 404 and change nothing.
+"""
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from koalicja.declarations.models import Coalition, Declaration
+from koalicja.events.models import Event, EventStatus
+from koalicja.extensions import db
+from koalicja.mail.models import OutboxMessage
+from koalicja.panel.models import AuditEntry, Coordinator
+from koalicja.panel.operations import create_coordinator
+from koalicja.signatures.models import Signature, SignatureStatus
+from koalicja.signatures.operations import sign_declaration
+from koalicja.timeutil import utcnow
+
+from ..conftest import VALID_PERSON, Auth, csrf_token_from, current_declaration
+
+OTHER_EMAIL = "reintegracja@example.org"
+ADMIN_EMAIL = "admin@example.org"
+PASSWORD = "haslo-testowe-123"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" + b"\x00" * 40
+
+
+@pytest.fixture
+def other_coordinator(app, coalition):
+    """A coordinator of a second coalition only, with one confirmed entry of its own."""
+    with app.app_context():
+        other = Coalition(slug="reintegracja", name="Koalicja na rzecz reintegracji", organiser="Fundacja")
+        db.session.add_all([other, Declaration(coalition=other, title="Deklaracja", body="Tekst")])
+        db.session.commit()
+        account = create_coordinator(OTHER_EMAIL, "Koordynator Reintegracji", PASSWORD)
+        account.coalitions.append(other)
+        db.session.commit()
+        return account.id
+
+
+@pytest.fixture
+def admin(app):
+    with app.app_context():
+        account = create_coordinator(ADMIN_EMAIL, "Administratorka", PASSWORD)
+        account.is_admin = True
+        db.session.commit()
+        return account.id
+
+
+def confirmed_signature_in_sasiedztwa(app, **changes):
+    with app.app_context():
+        signature = sign_declaration(current_declaration(), {**VALID_PERSON, **changes}).signature
+        signature.status = SignatureStatus.CONFIRMED
+        db.session.commit()
+        return signature.id
+
+
+def event_in_sasiedztwa(app):
+    with app.app_context():
+        coalition = db.session.scalar(select(Coalition).where(Coalition.slug == "sasiedztwa"))
+        event = Event(
+            coalition=coalition, slug="gala", title="Gala", starts_at=utcnow(), ends_at=utcnow(),
+            status=EventStatus.PUBLISHED,
+        )
+        db.session.add(event)
+        db.session.commit()
+        return event.id
+
+
+def test_a_coordinator_of_another_coalition_cannot_see_or_decide(app, client, coalition, other_coordinator):
+    signature_id = confirmed_signature_in_sasiedztwa(app, full_name="Ukryta Osoba")
+    event_id = event_in_sasiedztwa(app)
+    auth = Auth(client)
+    auth.login(OTHER_EMAIL, PASSWORD)
+
+    queue = client.get("/panel/podpisy").get_data(as_text=True)
+    assert "Ukryta Osoba" not in queue
+    assert "Ukryta Osoba" not in client.get("/panel/podpisy?koalicja=sasiedztwa&q=Ukryta").get_data(as_text=True)
+    assert "Gala" not in client.get("/panel/wydarzenia/").get_data(as_text=True)
+    assert client.get("/panel/koalicje/sasiedztwa/").status_code == 404
+    assert "Koalicja na rzecz sąsiedztw" not in client.get("/panel/koalicje/").get_data(as_text=True)
+
+    token = auth.csrf()
+    crafted = [
+        client.post(f"/panel/podpisy/{signature_id}/decyzja", data={"decision": "approve", "csrf_token": token}),
+        client.get(f"/panel/wydarzenia/{event_id}"),
+        client.get(f"/panel/wydarzenia/{event_id}/zapisy.csv"),
+        client.get(f"/panel/wydarzenia/{event_id}/wejscie"),
+        client.post(f"/panel/wydarzenia/{event_id}/odwolaj", data={"confirm": "tak", "csrf_token": token}),
+        client.post(f"/panel/wydarzenia/{event_id}/edycja", data={"title": "Przejęte", "csrf_token": token}),
+    ]
+    assert [response.status_code for response in crafted] == [404] * len(crafted)
+
+    bulk = client.post(
+        "/panel/podpisy/decyzje", data={"decision": "approve", "ids": [str(signature_id)], "csrf_token": token}
+    )
+    assert bulk.status_code == 303
+    with app.app_context():
+        assert db.session.get(Signature, signature_id).status == SignatureStatus.CONFIRMED
+        event = db.session.get(Event, event_id)
+        assert event.status == EventStatus.PUBLISHED and event.title == "Gala"
+
+
+def test_personal_data_export_covers_only_the_coordinators_coalitions(app, client, coalition, other_coordinator):
+    confirmed_signature_in_sasiedztwa(app, email="ktos@example.org")
+    auth = Auth(client)
+    auth.login(OTHER_EMAIL, PASSWORD)
+    response = client.post(
+        "/panel/dane-osobowe/", data={"email": "ktos@example.org", "csrf_token": auth.csrf()}
+    )
+    export = response.get_json(force=True)
+    assert export["signatures"] == [] and export["emails_in_outbox"] == []
+
+
+def test_the_own_coalitions_entries_are_there(app, client, auth, coalition, other_coordinator):
+    confirmed_signature_in_sasiedztwa(app, full_name="Widoczna Osoba")
+    auth.login()
+    assert "Widoczna Osoba" in client.get("/panel/podpisy").get_data(as_text=True)
+
+
+def test_admin_pages_are_not_there_for_coordinators(client, auth):
+    auth.login()
+    for url in ("/panel/admin/koordynatorzy", "/panel/admin/dziennik", "/panel/admin/koalicje/nowa",
+                "/panel/admin/koalicje/sasiedztwa/ustawienia"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_admin_creates_a_coalition_with_a_readable_address(app, client, admin, coalition):
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    form = client.get("/panel/admin/koalicje/nowa")
+    data = {
+        "csrf_token": csrf_token_from(form),
+        "name": "Porozumienie Partnerskie dla Więcborka",
+        "organiser": "Gmina Więcbork",
+        "contact_email": "partnerstwo@example.org",
+        "contact_persons": "**Anna Kowalska**, koordynatorka, tel. 500 000 000",
+        "brand_colour": "#1d5c4d",
+        "logo": (io.BytesIO(PNG), "logo.png"),
+    }
+    response = client.post("/panel/admin/koalicje/nowa", data=data, content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/panel/koalicje/porozumienie-partnerskie-dla-wiecborka/")
+    home = client.get("/porozumienie-partnerskie-dla-wiecborka/")
+    assert "Anna Kowalska" in home.get_data(as_text=True)
+    with client.get("/porozumienie-partnerskie-dla-wiecborka/logo") as logo:
+        assert logo.status_code == 200 and logo.data == PNG
+    # Two coalitions now: the home page lists them instead of redirecting.
+    index = client.get("/").get_data(as_text=True)
+    assert "Porozumienie Partnerskie dla Więcborka" in index and "Koalicja na rzecz sąsiedztw" in index
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "coalition"))
+        assert entry.coordinator_name == "Administratorka"
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [("panel", "zajęty przez aplikację"), ("sasiedztwa", "Inna koalicja ma już ten adres"), ("Źle Adres", "małych liter")],
+)
+def test_a_taken_or_malformed_address_is_refused_with_the_input_kept(client, admin, coalition, slug, message):
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    form = client.get("/panel/admin/koalicje/nowa")
+    response = client.post(
+        "/panel/admin/koalicje/nowa",
+        data={"csrf_token": csrf_token_from(form), "name": "Nowa Koalicja", "slug": slug,
+              "organiser": "Fundacja", "contact_email": "a@example.org", "brand_colour": "#1d5c4d"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in page and 'value="Nowa Koalicja"' in page
+
+
+def test_a_logo_that_is_not_an_image_is_refused(client, admin, coalition):
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    form = client.get("/panel/admin/koalicje/sasiedztwa/ustawienia")
+    response = client.post(
+        "/panel/admin/koalicje/sasiedztwa/ustawienia",
+        data={"csrf_token": csrf_token_from(form), "name": "Koalicja na rzecz sąsiedztw", "organiser": "Fundacja",
+              "contact_email": "a@example.org", "brand_colour": "#1d5c4d",
+              "logo": (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "To nie jest obraz PNG, JPEG ani WebP" in response.get_data(as_text=True)
+
+
+def test_invited_coordinator_sets_a_password_and_sees_only_their_coalition(app, client, admin, coalition, other_coordinator):
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    with app.app_context():
+        reintegracja = db.session.scalar(select(Coalition).where(Coalition.slug == "reintegracja"))
+        reintegracja_id = reintegracja.id
+    form = client.get("/panel/admin/koordynatorzy/nowy")
+    response = client.post(
+        "/panel/admin/koordynatorzy/nowy",
+        data={"csrf_token": csrf_token_from(form), "name": "Nowa Osoba", "email": "nowa@example.org",
+              "coalitions": [str(reintegracja_id)]},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        invitation = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "nowa@example.org"))
+        link = re.search(r"http://koalicja\.test(/panel/ustaw-haslo/\S+)", invitation.body_text).group(1)
+    client.post("/panel/wyloguj", data={"csrf_token": auth.csrf()})
+
+    # Before a password is set, nothing logs in.
+    assert auth.login("nowa@example.org", "").status_code == 422
+    page = client.get(link)
+    response = client.post(
+        link, data={"csrf_token": csrf_token_from(page), "new_password": "nowe-haslo-2026", "repeat_password": "nowe-haslo-2026"}
+    )
+    assert response.status_code == 303
+    assert client.get(link).status_code == 404  # one use only
+    assert auth.login("nowa@example.org", "nowe-haslo-2026").status_code == 303
+    coalitions = client.get("/panel/koalicje/").get_data(as_text=True)
+    assert "Koalicja na rzecz reintegracji" in coalitions and "Koalicja na rzecz sąsiedztw" not in coalitions
+
+
+def test_role_changes_are_logged_and_browsable(app, client, admin, coalition, coordinator):
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    form = client.get(f"/panel/admin/koordynatorzy/{coordinator}")
+    response = client.post(
+        f"/panel/admin/koordynatorzy/{coordinator}",
+        data={"csrf_token": csrf_token_from(form), "name": "Koordynatorka Testowa", "is_admin": "y", "active": "y"},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        account = db.session.get(Coordinator, coordinator)
+        assert account.is_admin and account.coalitions == []
+    log = client.get("/panel/admin/dziennik?akcja=role_change").get_data(as_text=True)
+    assert "Zmiana uprawnień" in log and "Koordynatorka Testowa" in log and "Administratorka" in log
+
+
+def test_an_administrator_cannot_demote_themselves(app, client, admin, coalition):
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    form = client.get(f"/panel/admin/koordynatorzy/{admin}")
+    client.post(f"/panel/admin/koordynatorzy/{admin}", data={"csrf_token": csrf_token_from(form), "name": "Administratorka"})
+    with app.app_context():
+        account = db.session.get(Coordinator, admin)
+        assert account.is_admin and account.active
+
+
+def test_approvals_are_in_the_audit_log(app, client, auth, coalition, admin):
+    signature_id = confirmed_signature_in_sasiedztwa(app, full_name="Zofia Audytowa")
+    auth.login()
+    client.post(f"/panel/podpisy/{signature_id}/decyzja", data={"decision": "approve", "csrf_token": auth.csrf()})
+    client.post("/panel/wyloguj", data={"csrf_token": auth.csrf()})
+    Auth(client).login(ADMIN_EMAIL, PASSWORD)
+    log = client.get("/panel/admin/dziennik?koalicja=sasiedztwa").get_data(as_text=True)
+    assert "Zatwierdzenie" in log and "Zofia Audytowa" in log and "Koordynatorka Testowa" in log
