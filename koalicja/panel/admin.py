@@ -13,7 +13,7 @@ from .access import admin_required
 from .audit import AUDIT_ACTION_LABELS, AuditAction
 from .forms import CoalitionForm, CoordinatorForm
 from .models import AuditEntry, Coordinator
-from .operations import CoordinatorExists, invite_coordinator, update_coordinator
+from .operations import CoordinatorExists, invite_coordinator, send_password_link, update_coordinator
 
 bp = Blueprint("admin", __name__, url_prefix="/panel/admin")
 AUDIT_PAGE_SIZE = 50
@@ -101,6 +101,15 @@ def edit_coordinator(coordinator_id):
         flash(_("Zapisano zmiany konta."), "success")
         return see_other(url_for("admin.coordinators"))
     return render_template("panel/admin/coordinator_form.html", form=form, account=account), _status(form)
+
+
+@bp.post("/koordynatorzy/<int:coordinator_id>/link-do-hasla")
+@admin_required
+def password_link(coordinator_id):
+    account = db.get_or_404(Coordinator, coordinator_id)
+    send_password_link(account, by=current_user)
+    flash(_("Wysłaliśmy link do ustawienia hasła na adres %(email)s.", email=account.email), "success")
+    return see_other(url_for("admin.edit_coordinator", coordinator_id=account.id))
 
 
 # ---- audit log -----------------------------------------------------------------------------

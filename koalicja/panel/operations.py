@@ -117,17 +117,31 @@ def invite_coordinator(email, name, coalitions, is_admin, by):
     db.session.flush()
     record(AuditAction.COORDINATOR, _("Nowe konto: %(name)s", name=coordinator.name), subject=coordinator,
            details=_describe_roles(coordinator), coordinator=by)
+    _queue_password_link(coordinator, by, first_time=True)
+    db.session.commit()
+    return coordinator
+
+
+def send_password_link(coordinator, by):
+    """A forgotten password: a new link, valid once, that also ends every open session."""
+    coordinator.session_token = secrets.token_hex(16)
+    record(AuditAction.COORDINATOR, _("Nowy link do ustawienia hasła: %(name)s", name=coordinator.name),
+           subject=coordinator, coordinator=by)
+    _queue_password_link(coordinator, by, first_time=False)
+    db.session.commit()
+
+
+def _queue_password_link(coordinator, by, first_time):
     queue_mail(
         coordinator.email,
-        _("Zaproszenie do panelu koordynatorów"),
-        "coordinator_invitation",
+        _("Zaproszenie do panelu koordynatorów") if first_time else _("Link do ustawienia hasła w panelu koordynatorów"),
+        "coordinator_password_link",
         coordinator=coordinator,
         invited_by=by,
+        first_time=first_time,
         set_password_url=set_password_url(coordinator),
         login_url=external_url("panel.login"),
     )
-    db.session.commit()
-    return coordinator
 
 
 def update_coordinator(coordinator, name, coalitions, is_admin, active, by):

@@ -252,3 +252,20 @@ def test_approvals_are_in_the_audit_log(app, client, auth, coalition, admin):
     Auth(client).login(ADMIN_EMAIL, PASSWORD)
     log = client.get("/panel/admin/dziennik?koalicja=sasiedztwa").get_data(as_text=True)
     assert "Zatwierdzenie" in log and "Zofia Audytowa" in log and "Koordynatorka Testowa" in log
+
+
+def test_a_new_password_link_signs_the_account_out_and_works_once(app, client, admin, coalition, coordinator):
+    other = app.test_client()
+    Auth(other).login()
+    assert other.get("/panel/podpisy").status_code == 200
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    assert client.post(f"/panel/admin/koordynatorzy/{coordinator}/link-do-hasla", data={"csrf_token": auth.csrf()}).status_code == 303
+    assert other.get("/panel/podpisy").status_code == 302  # signed out
+    with app.app_context():
+        mail = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+        assert "Link do ustawienia hasła" in mail.subject
+        link = re.search(r"http://koalicja\.test(/panel/ustaw-haslo/\S+)", mail.body_text).group(1)
+    page = other.get(link)
+    other.post(link, data={"csrf_token": csrf_token_from(page), "new_password": "inne-haslo-2026", "repeat_password": "inne-haslo-2026"})
+    assert Auth(other).login(password="inne-haslo-2026").status_code == 303
