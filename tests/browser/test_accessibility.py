@@ -126,6 +126,7 @@ def site(tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'a11y.sqlite'}",
             "MAIL_BACKEND": "file",
             "MAIL_OUTBOX_DIR": str(workdir / "outbox"),
+            "LOGO_FOLDER": str(workdir / "logos"),
             "RATELIMIT_ENABLED": False,
             "BOT_TRAP_ENABLED": False,
             "BASE_URL": "http://koalicja.test",
@@ -310,6 +311,13 @@ COORDINATOR = {
     "personal data export, errors": submit_empty("/panel/dane-osobowe/"),
     "password": panel("/panel/haslo"),
     "password, errors": wrong_password,
+    "coalitions": panel("/panel/koalicje/"),
+    "coalition page": panel(f"/panel/koalicje/{DEMO_SLUG}/"),
+    "coalition settings": panel(f"/panel/admin/koalicje/{DEMO_SLUG}/ustawienia"),
+    "new coalition, errors": submit_empty("/panel/admin/koalicje/nowa"),
+    "accounts": panel("/panel/admin/koordynatorzy"),
+    "invite a coordinator, errors": submit_empty("/panel/admin/koordynatorzy/nowy"),
+    "audit log": panel("/panel/admin/dziennik"),
 }
 
 PHONE_PAGES = {
