@@ -31,6 +31,7 @@ def build_app(workdir):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(workdir) / 'screenshots.sqlite'}",
             "MAIL_BACKEND": "file",
             "MAIL_OUTBOX_DIR": str(Path(workdir) / "outbox"),
+            "LOGO_FOLDER": str(Path(workdir) / "logos"),
             "RATELIMIT_ENABLED": False,
         }
     )
@@ -102,6 +103,21 @@ def sign_form_ukrainian(page, base_url):
     page.locator("html[lang=uk]").wait_for(state="attached")
 
 
+def public_page(path):
+    def visit(page, base_url):
+        page.goto(base_url + path)
+
+    return visit
+
+
+def panel_page(path):
+    def visit(page, base_url):
+        log_in(page, base_url)
+        page.goto(base_url + path)
+
+    return visit
+
+
 SHOTS = {
     "home": home,
     "sign-form-errors": sign_form_errors,
@@ -112,6 +128,11 @@ SHOTS = {
     "event-form-errors": event_form_errors,
     "check-in": check_in,
     "sign-form-uk": sign_form_ukrainian,
+    "coalitions-index": public_page("/"),
+    "panel-coalition": panel_page(f"/panel/koalicje/{DEMO_SLUG}/"),
+    "panel-coalition-settings": panel_page(f"/panel/admin/koalicje/{DEMO_SLUG}/ustawienia"),
+    "panel-accounts": panel_page("/panel/admin/koordynatorzy"),
+    "panel-audit-log": panel_page("/panel/admin/dziennik"),
 }
 
 
