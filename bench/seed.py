@@ -184,6 +184,8 @@ def seed(app):
             body="My, niżej podpisane osoby i organizacje, chcemy razem dbać o nasze sąsiedztwa.\n\n"
             + "\n".join(f"{n}. Punkt deklaracji numer {n}: wspólne działania, wymiana wiedzy i wsparcie." for n in range(1, 9)),
         )
+        # The queue and the check-in show only the coalitions a coordinator serves.
+        coalition.coordinators.append(coordinator)
         db.session.add_all([coalition, declaration])
         db.session.commit()
         approved = _signature_rows(declaration.id, coordinator.id, ALLIES, SignatureStatus.APPROVED, 1, now, rng)
