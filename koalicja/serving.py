@@ -61,6 +61,8 @@ from flask import current_app, g, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_login import current_user
+from itsdangerous import Signer, TimestampSigner
+from itsdangerous.encoding import base64_encode, int_to_bytes, want_bytes
 from sqlalchemy import DDL, BigInteger, create_engine, event, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -96,7 +98,9 @@ COMPRESSIBLE = frozenset(
      "text/javascript", "image/svg+xml"}
 )
 MIN_COMPRESS_BYTES = 500
-PRIVATE_BLUEPRINTS = frozenset({"panel", "events_panel", "privacy"})
+PRIVATE_BLUEPRINTS = frozenset(
+    {"panel", "events_panel", "privacy", "admin", "coalitions_panel", "announcements", "signatures_panel", "declarations_panel"}
+)
 STATIC_MAX_AGE = 365 * 86400
 
 
@@ -546,6 +550,84 @@ class FastAnswer:
     endpoint: str
     form: CachedPage | None = None  # a page with per-visitor values (a form): filled in for each visitor
     page_key: tuple = ()  # the page's key in the page cache (for the per-visitor ETag)
+    gzip: bool = False  # a form's page goes out gzipped
+
+
+class _PresignedSerializer:
+    """An itsdangerous serializer's `dumps` with its signing key derived once.
+
+    The same payload encoding (the serializer's own `dump_payload`), key, digest, separator and
+    timestamp as `serializer.dumps`, so the same tokens, which its `loads` accepts; itsdangerous
+    derives the key and builds a signer anew for every token, which is most of its cost. Only
+    for the stock signers, whose signing this reproduces."""
+
+    def __init__(self, serializer):
+        signer = serializer.make_signer()
+        if type(signer) not in (Signer, TimestampSigner) or not serializer.is_text_serializer:
+            raise TypeError(f"not a stock signer: {type(signer).__name__}")
+        self.serializer = serializer
+        self.key = signer.derive_key()
+        self.algorithm = signer.algorithm
+        self.sep = signer.sep
+        self.timed = type(signer) is TimestampSigner
+
+    def dumps(self, obj):
+        value = want_bytes(self.serializer.dump_payload(obj))
+        if self.timed:
+            value += self.sep + base64_encode(int_to_bytes(int(time.time())))
+        return (value + self.sep + base64_encode(self.algorithm.get_signature(self.key, value))).decode()
+
+
+@dataclass
+class _FormSigning:
+    """What a new visitor's form needs, made as Flask's session interface and Flask-WTF make it:
+    a CSRF secret in a new (not permanent) session cookie, its signed token, the bot-trap clock."""
+
+    state: tuple
+    field_name: str
+    csrf: _PresignedSerializer
+    session: _PresignedSerializer
+    cookie_prefix: str
+    cookie_suffix: str
+    clock: _PresignedSerializer
+
+    @classmethod
+    def make(cls, app, state):
+        """Needs an app context; False when the app's sessions or CSRF are not the stock ones."""
+        from itsdangerous import URLSafeTimedSerializer
+        from werkzeug.http import dump_cookie
+
+        from .security import _clock
+
+        interface = app.session_interface
+        field_name = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        csrf_key = app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key)
+        if (not isinstance(interface, SecureCookieSessionInterface)
+                or type(interface).save_session is not SecureCookieSessionInterface.save_session
+                or type(interface).session_class is not SecureCookieSessionInterface.session_class
+                or not field_name or not csrf_key):
+            return False
+        try:
+            sessions = _PresignedSerializer(interface.get_signing_serializer(app))
+            csrf = _PresignedSerializer(URLSafeTimedSerializer(csrf_key, salt="wtf-csrf-token"))
+            clock = _PresignedSerializer(_clock())
+        except (TypeError, AttributeError):
+            return False
+        marker = "koalicja-cookie-" + secrets.token_hex(8)
+        cookie = dump_cookie(
+            interface.get_cookie_name(app), marker, expires=None, path=interface.get_cookie_path(app),
+            domain=interface.get_cookie_domain(app), secure=interface.get_cookie_secure(app),
+            httponly=interface.get_cookie_httponly(app), samesite=interface.get_cookie_samesite(app),
+            partitioned=interface.get_cookie_partitioned(app),
+        )
+        prefix, _, suffix = cookie.partition(marker)
+        return cls(state, field_name, csrf, sessions, prefix, suffix, clock)
+
+    def new_csrf(self):
+        """(secret, signed token, Set-Cookie value) for a new visitor, as generate_csrf and save_session make them."""
+        secret = hashlib.sha1(os.urandom(64)).hexdigest()
+        cookie = self.cookie_prefix + self.session.dumps({self.field_name: secret}) + self.cookie_suffix
+        return secret, self.csrf.dumps(secret), cookie
 
 
 class FastPath:
@@ -568,6 +650,7 @@ class FastPath:
         self.answers = OrderedDict()
         self.bytes = 0
         self.lock = threading.Lock()
+        self._signing = None
 
     @staticmethod
     def key(environ):
@@ -604,9 +687,41 @@ class FastPath:
         return [body]
 
     def replay_form(self, answer, environ, start_response, started):
-        """A form for a new visitor: a new session with its CSRF secret, made by Flask's own session
-        interface and Flask-WTF, and the visitor's values spliced into the kept page. Routing and
-        the before/after-request hooks are skipped: their headers were kept with the answer."""
+        """A form for a new visitor: a new session holding only a fresh CSRF secret, its signed token
+        and the bot trap's signed start time, spliced into the kept page. Routing and the
+        before/after-request hooks are skipped: their headers were kept with the answer."""
+        signing = self.form_signing()
+        if signing is None:
+            return self.replay_form_through_flask(answer, environ, start_response, started)
+        slots = answer.form.slots
+        values, secret, headers = {}, None, list(answer.headers)
+        if "csrf" in slots:
+            secret, values["csrf"], cookie = signing.new_csrf()
+            headers.append(("Set-Cookie", cookie))
+        if "form_started" in slots:
+            values["form_started"] = signing.clock.dumps(time.time())
+        body = answer.form.body(values, answer.gzip)
+        etag = _etag(self.serving, answer.version, answer.page_key, secret)
+        headers += [("ETag", f'W/"{etag}"'), ("Content-Length", str(len(body)))]
+        start_response(answer.status, headers)
+        if self.log:
+            _write_access_log("GET", environ.get("PATH_INFO", ""), answer.endpoint, 200, started, len(body), "hit")
+        return [body]
+
+    def form_signing(self):
+        """The signers for a new visitor's values, made once (again when the keys change); None when
+        the app's sessions or CSRF are not the stock ones this knows how to reproduce."""
+        config = self.app.config
+        state = (self.app.secret_key, tuple(config.get("SECRET_KEY_FALLBACKS") or ()),
+                 config.get("WTF_CSRF_SECRET_KEY"), config.get("WTF_CSRF_FIELD_NAME"))
+        signing = self._signing
+        if signing is None or signing.state != state:
+            with self.app.app_context():
+                signing = self._signing = _FormSigning.make(self.app, state)
+        return signing or None
+
+    def replay_form_through_flask(self, answer, environ, start_response, started):
+        """The same as replay_form, with Flask's request context, session interface and Flask-WTF."""
         from flask_wtf.csrf import generate_csrf
 
         with self.app.request_context(environ):
@@ -615,8 +730,8 @@ class FastPath:
                 values["csrf"] = generate_csrf()
             if "form_started" in answer.form.slots:
                 values["form_started"] = _fresh_form_started()
-            gzip = any(k.lower() == "content-encoding" and v == "gzip" for k, v in answer.headers)
-            response = self.app.response_class(answer.form.body(values, gzip), status=answer.status, headers=answer.headers)
+            response = self.app.response_class(answer.form.body(values, answer.gzip), status=answer.status,
+                                               headers=answer.headers)
             response.set_etag(_etag(self.serving, answer.version, answer.page_key, session.get(_csrf_field())), weak=True)
             self.app.session_interface.save_session(self.app, session, response)
             if self.log:
@@ -644,6 +759,7 @@ class FastPath:
         if answer.form is not None:  # the visitor's own cookie, token and validator are made afresh each time
             answer.status = captured.get("status", "")
             answer.headers = [(k, v) for k, v in headers if k.lower() not in ("set-cookie", "etag", "content-length")]
+            answer.gzip = any(k.lower() == "content-encoding" and v == "gzip" for k, v in answer.headers)
             if answer.status.startswith("200"):
                 self.remember(key, answer)
         elif captured.get("status", "").startswith("200") and not any(k.lower() == "set-cookie" for k, _v in headers):

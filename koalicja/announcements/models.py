@@ -14,8 +14,11 @@ class Announcement(db.Model):
     body: Mapped[str] = mapped_column(Text)  # Markdown
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id", ondelete="SET NULL"))
-    # How many e-mails were queued when it was sent (the outbox holds their fate).
+    # How many e-mails were queued, and what became of them: counted by the mail sender as
+    # it goes, because the outbox forgets delivered (and, later, failed) messages.
     recipients: Mapped[int] = mapped_column(default=0)
+    sent_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    failed_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     coalition = relationship("Coalition")
     created_by = relationship("Coordinator")

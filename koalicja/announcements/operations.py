@@ -158,21 +158,17 @@ def send_announcement(coalition, subject, body, coordinator):
     return announcement
 
 
-
 @dataclass
 class Delivery:
-    """What became of an announcement's messages."""
+    """What became of an announcement's messages: sent and failed as counted by the sender,
+    pending as still in the outbox (a withdrawn signer's pending message is dropped, so
+    the three need not add up to the recipients)."""
 
     recipients: int
-    pending: int = 0
+    sent: int = 0
     failed: int = 0
+    pending: int = 0
     unsubscribed: int = 0
-
-    @property
-    def sent(self):
-        # Delivered mail leaves the outbox at the next purge, so what is neither waiting
-        # nor failed has been handed to the mail server.
-        return self.recipients - self.pending - self.failed
 
 
 def announcements_with_delivery(coalition):
@@ -183,16 +179,18 @@ def announcements_with_delivery(coalition):
         .options(selectinload(Announcement.created_by))
         .order_by(Announcement.created_at.desc(), Announcement.id.desc())
     ).all()
-    delivery = {announcement.id: Delivery(announcement.recipients) for announcement in announcements}
+    delivery = {
+        a.id: Delivery(a.recipients, sent=a.sent_count, failed=a.failed_count) for a in announcements
+    }
     of_coalition = Announcement.coalition_id == coalition.id
-    outbox = db.session.execute(
-        select(OutboxMessage.announcement_id, OutboxMessage.status, func.count())
+    pending = db.session.execute(
+        select(OutboxMessage.announcement_id, func.count())
         .join(Announcement, Announcement.id == OutboxMessage.announcement_id)
-        .where(of_coalition, OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
-        .group_by(OutboxMessage.announcement_id, OutboxMessage.status)
+        .where(of_coalition, OutboxMessage.status == OutboxStatus.PENDING)
+        .group_by(OutboxMessage.announcement_id)
     )
-    for announcement_id, status, count in outbox:
-        setattr(delivery[announcement_id], status, count)
+    for announcement_id, count in pending:
+        delivery[announcement_id].pending = count
     unsubscribed = db.session.execute(
         select(Signature.unsubscribed_from_id, func.count(func.distinct(Signature.email_key)))
         .join(Announcement, Announcement.id == Signature.unsubscribed_from_id)

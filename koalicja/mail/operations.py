@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
 from flask import current_app, render_template
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..timeutil import utcnow
@@ -110,11 +110,21 @@ class DeliveryReport:
     failed: int = 0
 
 
+def _count_for_announcement(row, column):
+    """Keep an announcement's sent/failed tally, which outlives the purged outbox rows."""
+    if row.announcement_id is not None:
+        from ..announcements.models import Announcement
+
+        counter = getattr(Announcement, column)
+        db.session.execute(update(Announcement).where(Announcement.id == row.announcement_id).values({counter: counter + 1}))
+
+
 def _record_failure(row, error, report, permanent=False):
     row.attempts += 1
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
     if permanent or row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         row.status = OutboxStatus.FAILED
+        _count_for_announcement(row, "failed_count")
         report.failed += 1
     else:
         row.next_attempt_at = utcnow() + retry_delay(row.attempts)
@@ -149,6 +159,7 @@ def deliver_due(limit=200):
                     row.status = OutboxStatus.SENT
                     row.sent_at = utcnow()
                     row.attempts += 1
+                    _count_for_announcement(row, "sent_count")
                     report.sent += 1
                 handled.add(row.id)
                 db.session.commit()

@@ -200,6 +200,19 @@ def test_failed_deliveries_are_counted(app, client, auth):
     assert (counts["Wysłane"], counts["Nieudane"], counts["W kolejce"]) == ("0", "2", "0")
 
 
+def test_counts_survive_the_purge_of_the_outbox(app, client, auth, runner):
+    """Sent mail leaves the outbox at the next purge; the announcement's figures stay."""
+    add_allies(app, 3)
+    auth.login()
+    compose(client, "send")
+    deliver_everything(runner)
+    assert runner.invoke(args=["purge"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0
+    counts = row_counts(client, latest_announcement_id(app))
+    assert (counts["Odbiorcy"], counts["Wysłane"], counts["Nieudane"], counts["W kolejce"]) == ("3", "3", "0", "0")
+
+
 def test_messages_waiting_in_the_outbox_are_shown_as_pending(app, client, auth):
     add_allies(app, 3)
     auth.login()

@@ -165,7 +165,7 @@ def test_coalition_colour_comes_from_its_settings_if_readable(app, client, coali
         db.session.commit()
     page = client.get("/sasiedztwa/").get_data(as_text=True)
     assert 'href="/sasiedztwa/kolory.css"' in page
-    assert 'class="brand__logo" src="/static/img/favicon.svg' in page
+    assert 'class="brand__logo" src="/sasiedztwa/logo"' in page
     css = client.get("/sasiedztwa/kolory.css")
     assert css.mimetype == "text/css"
     assert css.get_data(as_text=True).startswith(f":root {{ --brand: {served};")

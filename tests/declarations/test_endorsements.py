@@ -20,7 +20,7 @@ from koalicja.tokens import make_token
 
 from ..conftest import VALID_ORGANISATION, VALID_PERSON, csrf_token_from, current_declaration, link_in, sign
 from ..test_queries import statements_for
-from .versioning import PANEL, approved_signer, other_client, publish_annex  # noqa: F401
+from .versioning import PANEL, approved_signer, other_client, publish_annex  # noqa: F401 (fixtures)
 
 ENDORSE_LINK = r"http://koalicja\.test/poparcie/\S+"
 
@@ -219,7 +219,7 @@ def test_a_draft_annex_cannot_be_endorsed_or_invited(app, client, auth, signers)
         assert db.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.template.like("annex%"))) == 0
 
 
-def test_a_coordinator_of_another_coalition_cannot_invite(app, client, auth, signers, other_client):
+def test_a_coordinator_of_another_coalition_cannot_invite(app, client, auth, signers, other_client):  # noqa: F811
     auth.login()
     publish_annex(client)
     token = csrf_token_from(other_client.get("/panel/koalicje/reintegracja/deklaracja"))
@@ -244,7 +244,8 @@ def _add_endorsed_allies(count, annex_ids, version_id):
     ]
     db.session.execute(insert(Signature), rows)
     ids = db.session.scalars(select(Signature.id).where(Signature.id.not_in(select(Endorsement.signature_id)))).all()
-    db.session.execute(insert(Endorsement), [{"annex_id": a, "signature_id": s, "method": "email"} for s in ids for a in annex_ids])
+    endorsed = [{"annex_id": annex, "signature_id": signature, "method": "email"} for signature in ids for annex in annex_ids]
+    db.session.execute(insert(Endorsement), endorsed)
     db.session.commit()
 
 

@@ -9,7 +9,7 @@ from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import Signature
 
 from ..conftest import VALID_ORGANISATION, VALID_PERSON, csrf_token_from, current_declaration, sign
-from .versioning import PANEL, approved_signer, other_client, publish, publish_annex, publish_new_text, save_draft  # noqa: F401
+from .versioning import PANEL, approved_signer, other_client, publish, publish_annex, publish_new_text, save_draft  # noqa: F401 (fixtures)
 
 
 def test_the_coalition_page_links_to_the_declaration_panel(client, auth, coalition):
@@ -45,7 +45,7 @@ def test_a_new_version_starts_from_the_current_text_and_stays_a_draft_until_publ
         assert draft.body == "Poprawiony tekst." and draft.published_at is None
 
 
-def test_publishing_a_new_version_keeps_the_old_one_and_every_signature_keeps_its_version(app, client, auth, coalition, coordinator):
+def test_publishing_a_new_version_keeps_the_old_one_and_every_signature_keeps_its_version(app, client, auth, coordinator):
     with app.app_context():
         earlier = approved_signer(coordinator, full_name="Wczesna Sygnatariuszka", email="wczesna@example.org")
         first_version_id = earlier.version_id
@@ -154,7 +154,7 @@ def test_every_change_is_in_the_audit_log(app, client, auth, coalition):
         assert entries[0].coalition_id == current_declaration().coalition_id
 
 
-def test_panel_urls_of_a_coalition_answer_404_to_a_coordinator_of_another(app, client, auth, coalition, other_client):
+def test_panel_urls_of_a_coalition_answer_404_to_a_coordinator_of_another(app, client, auth, coalition, other_client):  # noqa: F811
     auth.login()
     save_draft(client, f"{PANEL}/nowa-wersja", "Szkic", "Szkic.")
     publish_annex(client)

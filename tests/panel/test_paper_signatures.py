@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from koalicja import PROJECT_ROOT
+from koalicja import PROJECT_ROOT, create_app
 from koalicja.declarations.models import Coalition, Declaration
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
@@ -31,7 +31,8 @@ PASSWORD = "haslo-testowe-123"
 
 @pytest.fixture
 def app_config(tmp_path):
-    return {"SCAN_FOLDER": str(tmp_path / "scans"), "SCAN_MAX_BYTES": SCAN_LIMIT}
+    # The request limit stays small: werkzeug's test client would spool a bigger body to a temp file.
+    return {"SCAN_FOLDER": str(tmp_path / "scans"), "SCAN_MAX_BYTES": SCAN_LIMIT, "MAX_CONTENT_LENGTH": 4 * SCAN_LIMIT}
 
 
 @pytest.fixture
@@ -100,12 +101,12 @@ def test_paper_entry_is_approved_with_its_scan_and_nobody_is_mailed(app, client,
     row = client.get("/panel/podpisy?stan=approved").get_data(as_text=True)
     assert '<span class="badge badge--paper">papierowy</span>' in row
     assert f'href="/panel/skany/{signature_id}"' in row and "Więcbork" in row and "NIP 5261040828" in row
-    scan = client.get(f"/panel/skany/{signature_id}")
-    assert scan.status_code == 200 and scan.data == PDF
-    assert scan.headers["Content-Type"] == "application/pdf"
-    assert scan.headers["Content-Disposition"].startswith("attachment;")
-    assert scan.headers["X-Content-Type-Options"] == "nosniff"
-    assert scan.headers["Cache-Control"] == "no-store"
+    with client.get(f"/panel/skany/{signature_id}") as scan:
+        assert scan.status_code == 200 and scan.data == PDF
+        assert scan.headers["Content-Type"] == "application/pdf"
+        assert scan.headers["Content-Disposition"].startswith("attachment;")
+        assert scan.headers["X-Content-Type-Options"] == "nosniff"
+        assert scan.headers["Cache-Control"] == "no-store"
 
 
 def test_an_image_scan_opens_in_the_browser(app, client, auth, coalition):
@@ -113,9 +114,9 @@ def test_an_image_scan_opens_in_the_browser(app, client, auth, coalition):
     assert enter(client, scan=PNG, filename="zdjecie.png").status_code == 303
     with app.app_context():
         signature_id = db.session.scalar(select(Signature.id))
-    scan = client.get(f"/panel/skany/{signature_id}")
-    assert scan.headers["Content-Type"] == "image/png"
-    assert scan.headers["Content-Disposition"].startswith("inline;")
+    with client.get(f"/panel/skany/{signature_id}") as scan:
+        assert scan.headers["Content-Type"] == "image/png" and scan.data == PNG
+        assert scan.headers["Content-Disposition"].startswith("inline;")
 
 
 def test_paper_form_without_an_email_address_is_accepted_and_never_mailed(app, client, auth, coalition):
@@ -145,8 +146,8 @@ def test_paper_form_without_an_email_address_is_accepted_and_never_mailed(app, c
 )
 def test_invalid_paper_entry_is_explained_and_keeps_what_was_typed(app, client, auth, coalition, scans, changes, field, message):
     auth.login()
-    scan = changes.pop("scan", PDF) if "scan" in changes else PDF
-    response = enter(client, scan=scan, **changes)
+    changes = dict(changes)  # parametrised once for both databases: keep the original intact
+    response = enter(client, scan=changes.pop("scan", PDF), **changes)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert f'id="{field}-error"' in page and message in page
@@ -260,3 +261,9 @@ def test_an_online_signature_has_no_scan_to_serve(app, client, auth, coalition):
     with app.app_context():
         signature_id = db.session.scalar(select(Signature.id))
     assert client.get(f"/panel/skany/{signature_id}").status_code == 404
+
+
+def test_request_limit_follows_the_scan_limit_by_default(database_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url, "SCAN_MAX_BYTES": 1000})
+    assert app.config["MAX_CONTENT_LENGTH"] == 1000 + 1024 * 1024
+    app.extensions["koalicja.serving"].close()

@@ -9,6 +9,7 @@ from koalicja.events.operations import register
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
 from koalicja.mail.operations import deliver_due
+from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import Signature
 from koalicja.signatures.operations import sign_declaration
 
@@ -57,9 +58,12 @@ def test_purge_days_are_configurable(app, runner, coalition):
     assert "podpisy niepotwierdzone 1" in runner.invoke(args=["purge", "--days", "2"]).output
 
 
-def test_coordinator_exports_everything_about_one_address(app, client, auth, coalition, coordinator):
+def test_administrator_exports_everything_about_one_address(app, client, auth, coalition, coordinator):
+    """An administrator's export: every coalition's data and the e-mails in the outbox."""
     event_id = make_event(app)
     with app.app_context():
+        db.session.get(Coordinator, coordinator).is_admin = True
+        db.session.commit()
         add_ally(coordinator, email="Ala@Example.org", full_name="Ala Kot", city="Kraków")
         register(load_event(event_id), {"full_name": "Ala Kot", "email": "ala@example.org", "needs": "wegańskie"})
         sign_declaration(current_declaration(), {**VALID_PERSON, "email": "inna@example.org"})
