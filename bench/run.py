@@ -248,6 +248,12 @@ def coordinator_cookie(base):
     status, _headers, _body = fetch(opener, base + "/panel/logowanie", data=data)
     if status != 303:
         raise RuntimeError(f"coordinator login failed: {status}")
+    # As a browser does: its first page after the login stores the session's new CSRF secret in
+    # the cookie. (wrk keeps no cookies: without this every request would make a new secret and
+    # send a new cookie, which no browser asks for.)
+    status, _headers, _body = fetch(opener, base + "/panel/podpisy")
+    if status != 200:
+        raise RuntimeError(f"the coordinator's queue: {status}")
     return cookie_header(jar)
 
 

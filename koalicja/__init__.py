@@ -13,7 +13,7 @@ from . import cli, i18n, serving
 from . import htmx as htmx_helpers
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager
-from .signatures.scans import megabytes
+from .uploads import megabytes
 from .text import render_markdown
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -62,10 +62,15 @@ def load_config(app, test_config=None):
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS={},
     )
     if test_config:
         app.config.update(test_config)
+    # A database server may drop idle connections (restart, failover): test each one as it leaves
+    # the pool. An SQLite file has nothing to drop, so the test would be one more query per request.
+    engine_options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"] or {})
+    engine_options.setdefault("pool_pre_ping", not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     # No request may be bigger than the largest upload plus the form around it; a bigger one
     # gets the 413 page before anything is read. A scan just over its own limit still fits,
     # so the form can say what is wrong next to the field.

@@ -54,12 +54,16 @@ def init_app(app):
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if https:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.blueprint in ("panel", "events_panel", "signatures_panel", "privacy") or request.endpoint in _TOKEN_PAGES:
+        if request.blueprint in PANEL_BLUEPRINTS or request.endpoint in _TOKEN_PAGES:
             # Personal data and one-time links must not stay in shared caches or the back button.
             headers["Cache-Control"] = "no-store"
         return response
 
 
+# Coordinators' pages: personal data, never kept by a browser or a proxy.
+PANEL_BLUEPRINTS = frozenset(
+    {"panel", "events_panel", "signatures_panel", "privacy", "admin", "coalitions_panel", "declarations_panel", "announcements"}
+)
 _TOKEN_PAGES = {"signatures.confirm", "signatures.withdraw", "events.confirm", "events.cancel", "events.confirmed"}
 
 

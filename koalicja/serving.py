@@ -41,6 +41,7 @@
 """
 import functools
 import hashlib
+import hmac
 import json
 import logging
 import mimetypes
@@ -57,11 +58,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app, g, jsonify, request, session
+from flask import current_app, g, has_app_context, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_login import current_user
 from itsdangerous import Signer, TimestampSigner
+from itsdangerous.signer import HMACAlgorithm
 from itsdangerous.encoding import base64_encode, int_to_bytes, want_bytes
 from sqlalchemy import DDL, BigInteger, create_engine, event, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -70,6 +72,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
 
 from .extensions import db, limiter
+from .security import PANEL_BLUEPRINTS
 
 EXTENSION = "koalicja.serving"
 access_log = logging.getLogger("koalicja.access")
@@ -98,9 +101,7 @@ COMPRESSIBLE = frozenset(
      "text/javascript", "image/svg+xml"}
 )
 MIN_COMPRESS_BYTES = 500
-PRIVATE_BLUEPRINTS = frozenset(
-    {"panel", "events_panel", "privacy", "admin", "coalitions_panel", "announcements", "signatures_panel", "declarations_panel"}
-)
+PRIVATE_BLUEPRINTS = PANEL_BLUEPRINTS  # coordinators' pages: never compressed (BREACH)
 STATIC_MAX_AGE = 365 * 86400
 
 
@@ -297,17 +298,17 @@ class CachedPage:
         """The page with this request's values filled in; gzipped with the values isolated."""
         if self.static:
             return self.deflated[0] if gzip else self.parts[0]
-        pieces, deflated, secret = [], [], set()
-        for index, part in enumerate(self.parts):
-            pieces.append(part)
-            deflated.append(self.deflated[index])
-            if index < len(self.slots):
-                secret.add(len(pieces))
-                pieces.append(values[self.slots[index]].encode())
-                deflated.append(None)
+        encoded = {name: value.encode() for name, value in values.items()}
+        if not gzip and len(encoded) == 1:
+            return next(iter(encoded.values())).join(self.parts)  # one value in every slot (the CSRF token)
+        pieces = [b""] * (len(self.parts) + len(self.slots))
+        pieces[::2] = self.parts
+        pieces[1::2] = [encoded[name] for name in self.slots]
         if not gzip:
             return b"".join(pieces)
-        return gzip_parts(pieces, secret, deflated=deflated)
+        deflated = [None] * len(pieces)
+        deflated[::2] = self.deflated
+        return gzip_parts(pieces, range(1, len(pieces), 2), deflated=deflated)
 
 
 class PageCache:
@@ -360,6 +361,24 @@ class Serving:
         self.deploy = _deploy_fingerprint(app)
         self.static = StaticFiles(app)
         self.form_clock = None
+        self._signing = None
+
+    def form_signing(self):
+        """The signers for per-visitor values (CSRF token, new session, bot-trap clock), made once
+        (again when the keys change); None when the app's sessions or CSRF are not the stock ones
+        whose tokens `_FormSigning` reproduces."""
+        app, config = self.app, self.app.config
+        state = (app.secret_key, tuple(config.get("SECRET_KEY_FALLBACKS") or ()), config.get("WTF_CSRF_SECRET_KEY"),
+                 config.get("WTF_CSRF_FIELD_NAME"), type(app.session_interface))
+        signing = self._signing
+        if signing is None or signing.state != state:
+            if has_app_context() and current_app._get_current_object() is app:
+                signing = _FormSigning.make(app, state)
+            else:  # the fast path, before Flask: _clock() reads the config through current_app
+                with app.app_context():
+                    signing = _FormSigning.make(app, state)
+            self._signing = signing
+        return signing or None
 
     def close(self):
         """Close the version reader's connections (tests that drop their database call this)."""
@@ -452,6 +471,25 @@ def _render_for_cache(serving, view, kwargs):
     return CachedPage.build(response, body, serving.placeholders), storable
 
 
+def _csrf_token(serving):
+    """Flask-WTF's generate_csrf: this request's signed token for the session's CSRF secret (made
+    if the session has none). The same token; signed with the key derived once when the session
+    already holds the secret, as a signed-in coordinator's does."""
+    signing = serving.form_signing()
+    if signing is not None:
+        token = g.get(signing.field_name)
+        if token is not None:
+            return token
+        secret = session.get(signing.field_name)
+        if isinstance(secret, str) and secret:
+            token = signing.csrf.dumps(secret)
+            setattr(g, signing.field_name, token)
+            return token
+    from flask_wtf.csrf import generate_csrf
+
+    return generate_csrf()
+
+
 def _not_modified(etag, cache_control):
     response = current_app.response_class(status=304)
     response.headers["ETag"] = f'W/"{etag}"'
@@ -476,9 +514,7 @@ def _respond(serving, page, version, key, public, clock=False, replayable=False)
         return _not_modified(etag, cache_control)
     values = {}
     if "csrf" in page.slots:
-        from flask_wtf.csrf import generate_csrf
-
-        values["csrf"] = generate_csrf()
+        values["csrf"] = _csrf_token(serving)
         if public:  # the secret may have been created just now
             etag = _etag(serving, version, key, session.get(field_name))
     if "form_started" in page.slots:
@@ -568,6 +604,9 @@ class _PresignedSerializer:
         self.serializer = serializer
         self.key = signer.derive_key()
         self.algorithm = signer.algorithm
+        self.sign = functools.partial(self.algorithm.get_signature, self.key)
+        if type(self.algorithm) is HMACAlgorithm:  # the one-shot HMAC of the same digest: the same bytes
+            self.sign = functools.partial(hmac.digest, self.key, digest=self.algorithm.digest_method().name)
         self.sep = signer.sep
         self.timed = type(signer) is TimestampSigner
 
@@ -575,7 +614,7 @@ class _PresignedSerializer:
         value = want_bytes(self.serializer.dump_payload(obj))
         if self.timed:
             value += self.sep + base64_encode(int_to_bytes(int(time.time())))
-        return (value + self.sep + base64_encode(self.algorithm.get_signature(self.key, value))).decode()
+        return (value + self.sep + base64_encode(self.sign(value))).decode()
 
 
 @dataclass
@@ -650,7 +689,6 @@ class FastPath:
         self.answers = OrderedDict()
         self.bytes = 0
         self.lock = threading.Lock()
-        self._signing = None
 
     @staticmethod
     def key(environ):
@@ -690,7 +728,7 @@ class FastPath:
         """A form for a new visitor: a new session holding only a fresh CSRF secret, its signed token
         and the bot trap's signed start time, spliced into the kept page. Routing and the
         before/after-request hooks are skipped: their headers were kept with the answer."""
-        signing = self.form_signing()
+        signing = self.serving.form_signing()
         if signing is None:
             return self.replay_form_through_flask(answer, environ, start_response, started)
         slots = answer.form.slots
@@ -707,18 +745,6 @@ class FastPath:
         if self.log:
             _write_access_log("GET", environ.get("PATH_INFO", ""), answer.endpoint, 200, started, len(body), "hit")
         return [body]
-
-    def form_signing(self):
-        """The signers for a new visitor's values, made once (again when the keys change); None when
-        the app's sessions or CSRF are not the stock ones this knows how to reproduce."""
-        config = self.app.config
-        state = (self.app.secret_key, tuple(config.get("SECRET_KEY_FALLBACKS") or ()),
-                 config.get("WTF_CSRF_SECRET_KEY"), config.get("WTF_CSRF_FIELD_NAME"))
-        signing = self._signing
-        if signing is None or signing.state != state:
-            with self.app.app_context():
-                signing = self._signing = _FormSigning.make(self.app, state)
-        return signing or None
 
     def replay_form_through_flask(self, answer, environ, start_response, started):
         """The same as replay_form, with Flask's request context, session interface and Flask-WTF."""

@@ -454,3 +454,42 @@ def test_new_visitors_get_forms_from_the_fast_path_with_their_own_session_and_to
     assert first.post("/sasiedztwa/podpisz", data=stolen).status_code == 422
     revisit = second.get("/sasiedztwa/podpisz")  # now with a session: Flask answers, from the page cache
     assert revisit.status_code == 200 and len(seen) == 5
+
+
+def test_the_fast_path_signs_exactly_as_flask_flask_wtf_and_the_bot_trap_do(app, monkeypatch):
+    import time
+
+    from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
+
+    from koalicja.serving import _PresignedSerializer
+
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.25)
+    app.config["SECRET_KEY_FALLBACKS"] = ["an-old-key"]  # tokens are signed with the current key
+    with app.app_context():
+        serializers = [
+            app.session_interface.get_signing_serializer(app),
+            URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token"),
+            URLSafeSerializer(app.secret_key, salt="koalicja.form-clock"),
+        ]
+        for serializer in serializers:
+            for value in ({"csrf_token": "0f" * 20}, "0f" * 20, 1_800_000_000.25, {"a": "ż" * 200}):
+                assert _PresignedSerializer(serializer).dumps(value) == serializer.dumps(value)
+
+
+def test_a_form_from_the_fast_path_carries_a_session_flask_reads_and_a_token_it_accepts(app, coalition):
+    from flask_wtf.csrf import validate_csrf
+
+    seen = flask_requests(app)
+    app.test_client().get("/sasiedztwa/podpisz")
+    visitor = app.test_client()
+    page = visitor.get("/sasiedztwa/podpisz")
+    assert len(seen) == 1 and "Cookie" in page.headers["Vary"]
+    cookie = page.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+    with app.test_request_context():
+        stored = app.session_interface.get_signing_serializer(app).loads(cookie)
+        assert list(stored) == ["csrf_token"] and len(stored["csrf_token"]) == 40
+    with app.test_request_context(headers={"Cookie": f"session={cookie}"}):
+        from flask import session
+
+        assert dict(session) == stored  # Flask opens the session the fast path made
+        validate_csrf(csrf_token_from(page))  # raises when the token is not this session's

@@ -1,9 +1,6 @@
 """Coalition settings, managed by administrators: name, readable address, contacts, logo."""
 import re
-import secrets
-from pathlib import Path
 
-import filetype
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from slugify import slugify
@@ -11,6 +8,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..panel.audit import AuditAction, record
+from ..uploads import UploadRefused, store_upload, upload_type
 from .models import Coalition, Declaration
 
 
@@ -54,18 +52,14 @@ def coalition_slug(wanted, name, coalition_id=None):
 
 
 def store_logo(upload):
-    """Keep an uploaded logo under instance/logos with a random name; only PNG, JPEG or WebP by content."""
-    data = upload.read(LOGO_MAX_BYTES + 1)
-    if len(data) > LOGO_MAX_BYTES:
-        raise SettingsError("logo", _l("Plik jest za duży: logo może mieć najwyżej 1 MB."))
-    kind = filetype.guess(data)
-    if kind is None or kind.mime not in LOGO_TYPES:
-        raise SettingsError("logo", _l("To nie jest obraz PNG, JPEG ani WebP. Wybierz inny plik."))
-    folder = Path(current_app.config["LOGO_FOLDER"])
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(12)}.{LOGO_TYPES[kind.mime]}"
-    (folder / name).write_bytes(data)
-    return name
+    """Keep an uploaded logo under LOGO_FOLDER with a random name; only PNG, JPEG or WebP by content."""
+    try:
+        kind = upload_type(upload, LOGO_TYPES, LOGO_MAX_BYTES)
+    except UploadRefused as refused:
+        if refused.reason == "too_big":
+            raise SettingsError("logo", _l("Plik jest za duży: logo może mieć najwyżej 1 MB.")) from None
+        raise SettingsError("logo", _l("To nie jest obraz PNG, JPEG ani WebP. Wybierz inny plik.")) from None
+    return store_upload(upload, current_app.config["LOGO_FOLDER"], LOGO_TYPES[kind])
 
 
 def save_coalition(coalition, data, logo_upload=None, by=None):

@@ -71,7 +71,7 @@ def home(slug):
 
 
 def _page_number(raw):
-    return int(raw) if raw and raw.isdigit() and len(raw) < 7 else 1
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 7 else 1  # "²" is a digit too
 
 
 @bp.get("/<slug>/sojusznicy")

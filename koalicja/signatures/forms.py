@@ -11,7 +11,8 @@ from ..timeutil import warsaw_today
 from .districts import DISTRICTS, KRAKOW, is_krakow
 from .identifiers import IDENTIFIERS, normalised_identifier
 from .models import SECTOR_LABELS, SignerKind
-from .scans import ScanRefused, megabytes, scan_type
+from ..uploads import megabytes
+from .scans import ScanRefused, scan_type
 
 
 def strip(value):

@@ -74,10 +74,11 @@ def consent_record(declaration, data, privacy_notice_text):
 def new_signature(declaration, data, privacy_notice_text="", **columns):
     """A signature of the declaration's current text (and its annexes) from the signer's answers
     (SignerForm.signer_data); `columns` set the rest (e-mail key, status, origin …)."""
+    endorsed_by = EndorsementMethod.PAPER if columns.get("origin") == SignatureOrigin.PAPER else EndorsementMethod.SIGNING
     return Signature(
         declaration=declaration,
         version=declaration.current_version,
-        endorsements=[Endorsement(annex=annex, method=EndorsementMethod.SIGNING) for annex in declaration.annexes],
+        endorsements=[Endorsement(annex=annex, method=endorsed_by) for annex in declaration.annexes],
         kind=data["kind"],
         full_name=data["full_name"],
         email=data["email"],

@@ -186,3 +186,9 @@ def test_pages_keep_the_district_filter(app, client, coalition):
     assert re.search(r'href="/sasiedztwa/sojusznicy\?[^"]*dzielnica=xvi-bienczyce[^"]*strona=2', page) or re.search(
         r'href="/sasiedztwa/sojusznicy\?[^"]*strona=2[^"]*dzielnica=xvi-bienczyce', page
     )
+
+
+@pytest.mark.parametrize("query", ["dzielnica=%00", "dzielnica=XIII Podgórze", "dzielnica=xiii-podgorze&strona=²", "strona=²"])
+def test_odd_list_parameters_never_fail(client, allies_in_districts, query):
+    response = client.get(f"/sasiedztwa/sojusznicy?{query}")
+    assert response.status_code in (200, 400)  # 400 only for a NUL byte
