@@ -32,6 +32,7 @@ def build_app(workdir):
             "MAIL_BACKEND": "file",
             "MAIL_OUTBOX_DIR": str(Path(workdir) / "outbox"),
             "LOGO_FOLDER": str(Path(workdir) / "logos"),
+            "SCAN_FOLDER": str(Path(workdir) / "scans"),
             "RATELIMIT_ENABLED": False,
         }
     )
@@ -118,6 +119,12 @@ def panel_page(path):
     return visit
 
 
+def printed_declaration(page, base_url):
+    """The partnership agreement as it comes out of the printer (print stylesheet)."""
+    page.emulate_media(media="print")
+    page.goto(f"{base_url}/partnerstwo-zielony-brzeg/deklaracja/druk")
+
+
 SHOTS = {
     "home": home,
     "sign-form-errors": sign_form_errors,
@@ -133,6 +140,14 @@ SHOTS = {
     "panel-coalition-settings": panel_page(f"/panel/admin/koalicje/{DEMO_SLUG}/ustawienia"),
     "panel-accounts": panel_page("/panel/admin/koordynatorzy"),
     "panel-audit-log": panel_page("/panel/admin/dziennik"),
+    "allies-by-district": public_page(f"/{DEMO_SLUG}/sojusznicy?dzielnica=xiii-podgorze"),
+    "declaration-versions": public_page(f"/{DEMO_SLUG}/deklaracja/wersje"),
+    "agreement-with-annex": public_page("/partnerstwo-zielony-brzeg/"),
+    "printable-agreement": printed_declaration,
+    "panel-annex-endorsements": panel_page("/panel/koalicje/partnerstwo-zielony-brzeg/deklaracja/aneks-1"),
+    "panel-paper-signature": panel_page(f"/panel/koalicje/{DEMO_SLUG}/podpis-papierowy"),
+    "panel-announcements": panel_page(f"/panel/koalicje/{DEMO_SLUG}/komunikaty"),
+    "queue-duplicate-organisation": panel_page("/panel/podpisy?koalicja=reintegracja-krakow"),
 }
 
 

@@ -127,6 +127,7 @@ def site(tmp_path_factory):
             "MAIL_BACKEND": "file",
             "MAIL_OUTBOX_DIR": str(workdir / "outbox"),
             "LOGO_FOLDER": str(workdir / "logos"),
+            "SCAN_FOLDER": str(workdir / "scans"),
             "RATELIMIT_ENABLED": False,
             "BOT_TRAP_ENABLED": False,
             "BASE_URL": "http://koalicja.test",
@@ -291,6 +292,13 @@ PUBLIC = {
     "not found": go("/nie-ma-takiej-strony/ani-tej"),
     "login": go("/panel/logowanie"),
     "login, error": login_with_error,
+    "version history": go(f"/{DEMO_SLUG}/deklaracja/wersje"),
+    "superseded version": go(f"/{DEMO_SLUG}/deklaracja/wersja-1"),
+    "home with an annex": go("/partnerstwo-zielony-brzeg/"),
+    "annex": go("/partnerstwo-zielony-brzeg/deklaracja/aneks-1"),
+    "printable declaration": go("/partnerstwo-zielony-brzeg/deklaracja/druk"),
+    "allies by district": go(ALLIES + "?dzielnica=xiii-podgorze"),
+    "allies with identifiers' coalition": go("/reintegracja-krakow/sojusznicy"),
 }
 
 COORDINATOR = {
@@ -318,6 +326,15 @@ COORDINATOR = {
     "accounts": panel("/panel/admin/koordynatorzy"),
     "invite a coordinator, errors": submit_empty("/panel/admin/koordynatorzy/nowy"),
     "audit log": panel("/panel/admin/dziennik"),
+    "queue with a duplicate organisation": panel("/panel/podpisy?koalicja=reintegracja-krakow"),
+    "declaration versions (panel)": panel(f"/panel/koalicje/{DEMO_SLUG}/deklaracja"),
+    "new version (panel)": panel(f"/panel/koalicje/{DEMO_SLUG}/deklaracja/nowa-wersja"),
+    "annex with endorsements (panel)": panel("/panel/koalicje/partnerstwo-zielony-brzeg/deklaracja/aneks-1"),
+    "annex invitation (panel)": panel("/panel/koalicje/partnerstwo-zielony-brzeg/deklaracja/aneks-1/zaproszenie"),
+    "paper signature": panel(f"/panel/koalicje/{DEMO_SLUG}/podpis-papierowy"),
+    "paper signature, errors": submit_empty(f"/panel/koalicje/{DEMO_SLUG}/podpis-papierowy"),
+    "announcements": panel(f"/panel/koalicje/{DEMO_SLUG}/komunikaty"),
+    "announcements, errors": submit_empty(f"/panel/koalicje/{DEMO_SLUG}/komunikaty"),
 }
 
 PHONE_PAGES = {
