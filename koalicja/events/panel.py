@@ -199,7 +199,8 @@ def decide(registration_id):
         decide_registration(registration, decision == "approve", current_user)
         _audit(
             registration.event,
-            f"{registration.full_name}: " + (_("zgłoszenie przyjęte") if decision == "approve" else _("zgłoszenie odrzucone")),
+            _("zgłoszenie nr %(number)s", number=registration.id) + ": "
+            + (_("przyjęte") if decision == "approve" else _("odrzucone")),
             AuditAction.REGISTRATION,
             registration,
         )
@@ -261,7 +262,7 @@ def attendance(registration_id):
     set_attendance(registration, request.form.get("attended") == "1")
     _audit(
         registration.event,
-        f"{registration.full_name}: "
+        _("zgłoszenie nr %(number)s", number=registration.id) + ": "
         + (_("obecność potwierdzona") if registration.attended_at else _("obecność cofnięta")),
         AuditAction.REGISTRATION,
         registration,

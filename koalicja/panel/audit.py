@@ -1,7 +1,8 @@
 """The audit log: every coordinator action, with who, when and what.
 
 `record` adds the entry to the current transaction, so the action and its record are
-committed together or not at all.
+committed together or not at all. Summaries name organisations but never a private person
+(a number instead): the log outlives a withdrawal, which must erase the person's data.
 """
 from enum import StrEnum
 

@@ -266,6 +266,29 @@ class PaperSignatureForm(SignerForm):
         return {**super().signer_data(), "signed_on": self.signed_on.data, "signed_place": self.signed_place.data}
 
 
+class SignatureEditForm(SignerForm):
+    """A coordinator corrects an entry (a typo, a wrong sector). The e-mail address and the
+    consents to be contacted stay the signer's own: they are not on this form."""
+
+    accept_declaration = accept_privacy = contact_allowed = email = None
+
+    def corrected_data(self):
+        data = {name: self[name].data for name in EDITABLE_FIELDS if name in self}
+        data.update({name: "" for name, value in data.items() if value is None and name != "sector"})
+        if not self.signs_for_organisation:
+            data.update(organisation_name="", role="", sector=None, authorised=False, public_organisation=False,
+                        **{name: "" for name in IDENTIFIERS})
+        else:
+            data.update({name: data.get(name) or "" for name in IDENTIFIERS}, authorised=True)
+        return data
+
+
+EDITABLE_FIELDS = (
+    "kind", "full_name", "city", "district", "organisation_name", "role", "sector", *IDENTIFIERS,
+    "public_name", "public_organisation",
+)
+
+
 class EmailOnlyForm(Form):
     email = email_field()
 

@@ -153,6 +153,14 @@ class Signature(db.Model):
         return STATUS_LABELS[SignatureStatus(self.status)]
 
     @property
+    def audit_name(self):
+        """How the audit log names the entry: an organisation by its name, a person only by
+        number, so the log keeps no personal data once a signature is withdrawn."""
+        if self.is_organisation and self.organisation_name:
+            return self.organisation_name
+        return str(_l("osoba prywatna nr %(number)s", number=self.id))
+
+    @property
     def is_paper(self):
         return self.origin == SignatureOrigin.PAPER
 

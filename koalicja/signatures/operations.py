@@ -256,7 +256,7 @@ def _apply_decision(signature, decision, coordinator):
     refresh_listing(signature)
     record(
         AuditAction.APPROVE if decision == Decision.APPROVE else AuditAction.REJECT,
-        signature.display_name,
+        signature.audit_name,
         coalition_id=signature.declaration.coalition_id,
         subject=signature,
         details={"status": [previous, signature.status]},
@@ -314,6 +314,18 @@ def signature_for_withdrawal(token):
     return signature
 
 
+def _drop_pending_mail(signature):
+    """Mail still waiting to go to the signer's address is not sent any more."""
+    from ..mail.models import OutboxMessage, OutboxStatus
+
+    if signature.email:
+        db.session.execute(
+            db.delete(OutboxMessage).where(
+                OutboxMessage.recipient == signature.email, OutboxMessage.status == OutboxStatus.PENDING
+            )
+        )
+
+
 def withdraw_signature(signature, now=None):
     """Take the signature off the list and erase the person's data.
 
@@ -321,14 +333,8 @@ def withdraw_signature(signature, now=None):
     under this declaration and was withdrawn on this date. Mail still waiting to go to the
     address is dropped too.
     """
-    from ..mail.models import OutboxMessage, OutboxStatus
-
     now = now or utcnow()
-    db.session.execute(
-        db.delete(OutboxMessage).where(
-            OutboxMessage.recipient == signature.email, OutboxMessage.status == OutboxStatus.PENDING
-        )
-    )
+    _drop_pending_mail(signature)
     signature.status = SignatureStatus.WITHDRAWN
     signature.withdrawn_at = now
     signature.full_name = ""
@@ -407,7 +413,7 @@ def enter_paper_signature(declaration, data, scan, scan_content_type, coordinato
         db.session.add(signature)
         record(
             AuditAction.PAPER_ENTRY,
-            signature.display_name,
+            signature.audit_name,
             coalition_id=declaration.coalition_id,
             subject=signature,
             details={"signed_on": data["signed_on"].isoformat(), "scan": scan_content_type},
@@ -462,3 +468,30 @@ def same_organisation_signatures(signatures):
             earlier = (other.created_at, other.id) < (signature.created_at, signature.id)
             found.setdefault(signature.id, []).append(SameOrganisation(*shared, other, earlier))
     return found
+
+
+# ---- coordinators' corrections -------------------------------------------------------------
+
+
+def edit_signature(signature, data, coordinator):
+    """Correct an entry; the audit log records which fields changed (not their values)."""
+    changed = sorted(name for name, value in data.items() if getattr(signature, name) != value)
+    for name in changed:
+        setattr(signature, name, data[name])
+    refresh_listing(signature)
+    if changed:
+        record(AuditAction.EDIT, signature.audit_name, coalition_id=signature.declaration.coalition_id,
+               subject=signature, details={"fields": changed}, coordinator=coordinator)
+    db.session.commit()
+    return changed
+
+
+def delete_signature(signature, coordinator):
+    """Remove an entry for good (spam, a duplicate): its endorsements, pending mail and scan too."""
+    record(AuditAction.DELETE, signature.audit_name, coalition_id=signature.declaration.coalition_id,
+           subject=signature, details={"status": signature.status, "origin": signature.origin}, coordinator=coordinator)
+    _drop_pending_mail(signature)
+    scan = signature.scan_file
+    db.session.delete(signature)
+    db.session.commit()
+    delete_scan(scan)

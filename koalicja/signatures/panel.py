@@ -7,9 +7,9 @@ from ..extensions import db
 from ..htmx import see_other
 from ..panel.access import require_coalition, served_coalition_or_404
 from ..timeutil import warsaw_today
-from .forms import PaperSignatureForm
+from .forms import PaperSignatureForm, SignatureEditForm
 from .models import Signature
-from .operations import AlreadySigned, enter_paper_signature
+from .operations import AlreadySigned, delete_signature, edit_signature, enter_paper_signature
 from .scans import SCAN_TYPES, scan_path
 
 bp = Blueprint("signatures_panel", __name__, url_prefix="/panel")
@@ -76,3 +76,37 @@ def scan(signature_id):
         conditional=False,
         etag=False,
     )
+
+
+def _signature_or_404(signature_id):
+    signature = db.get_or_404(Signature, signature_id)
+    require_coalition(signature.declaration.coalition_id)
+    return signature
+
+
+@bp.route("/podpisy/<int:signature_id>/edycja", methods=["GET", "POST"])
+def edit(signature_id):
+    """Correct a typo or a wrong sector; withdrawn entries hold nothing left to correct."""
+    signature = _signature_or_404(signature_id)
+    if signature.status == "withdrawn":
+        abort(404)
+    form = SignatureEditForm(obj=signature if request.method == "GET" else None)
+    if form.validate_on_submit():
+        changed = edit_signature(signature, form.corrected_data(), current_user)
+        flash(_("Zapisano poprawki.") if changed else _("Nic się nie zmieniło."), "success")
+        return see_other(url_for("panel.queue", stan=signature.status, koalicja=signature.declaration.coalition.slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template("signatures/panel/edit.html", signature=signature, form=form,
+                           coalition=signature.declaration.coalition), status
+
+
+@bp.post("/podpisy/<int:signature_id>/usun")
+def delete(signature_id):
+    signature = _signature_or_404(signature_id)
+    if request.form.get("confirm") != "tak":
+        flash(_("Zaznacz potwierdzenie, aby usunąć wpis."), "error")
+        return see_other(url_for("signatures_panel.edit", signature_id=signature_id))
+    back = url_for("panel.queue", stan=signature.status, koalicja=signature.declaration.coalition.slug)
+    delete_signature(signature, current_user)
+    flash(_("Wpis usunięty."), "success")
+    return see_other(back)

@@ -331,6 +331,7 @@ COORDINATOR = {
     "new version (panel)": panel(f"/panel/koalicje/{DEMO_SLUG}/deklaracja/nowa-wersja"),
     "annex with endorsements (panel)": panel("/panel/koalicje/partnerstwo-zielony-brzeg/deklaracja/aneks-1"),
     "annex invitation (panel)": panel("/panel/koalicje/partnerstwo-zielony-brzeg/deklaracja/aneks-1/zaproszenie"),
+    "correct or delete an entry": panel("/panel/podpisy/1/edycja"),
     "paper signature": panel(f"/panel/koalicje/{DEMO_SLUG}/podpis-papierowy"),
     "paper signature, errors": submit_empty(f"/panel/koalicje/{DEMO_SLUG}/podpis-papierowy"),
     "announcements": panel(f"/panel/koalicje/{DEMO_SLUG}/komunikaty"),
