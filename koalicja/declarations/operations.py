@@ -339,17 +339,23 @@ def start_draft(coalition, kind, title, body, coordinator):
     return version
 
 
-def update_draft(version, title, body, coordinator):
-    """Change a draft; raises VersionPublished if it was published meanwhile (checked in the UPDATE itself)."""
+def _change_while_draft(version, **values):
+    """Set `values` on the version only if it is still a draft: checked in the UPDATE itself, so
+    two coordinators at once cannot both get through. Raises VersionPublished otherwise."""
     changed = db.session.execute(
         update(DeclarationVersion)
         .where(DeclarationVersion.id == version.id, DeclarationVersion.published_at.is_(None))
-        .values(title=title, body=body)
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not changed:
         db.session.rollback()
         raise VersionPublished
+
+
+def update_draft(version, title, body, coordinator):
+    """Change a draft; raises VersionPublished if it was published meanwhile."""
+    _change_while_draft(version, title=title, body=body)
     record(
         AuditAction.VERSION,
         _version_summary("edit", version),
@@ -369,15 +375,7 @@ def publish_version(version, coordinator):
     it was published already (a second click, or two coordinators at once).
     """
     now = utcnow()
-    published = db.session.execute(
-        update(DeclarationVersion)
-        .where(DeclarationVersion.id == version.id, DeclarationVersion.published_at.is_(None))
-        .values(published_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not published:
-        db.session.rollback()
-        raise VersionPublished
+    _change_while_draft(version, published_at=now)
     record(
         AuditAction.VERSION,
         _version_summary("publish", version),
