@@ -61,6 +61,17 @@ def count_allies(coalition):
     )
 
 
+def allies_per_coalition():
+    """{coalition id: number of approved allies} for every coalition, in one query."""
+    rows = db.session.execute(
+        select(Declaration.coalition_id, func.count(Signature.id))
+        .join(Signature, Signature.declaration_id == Declaration.id)
+        .where(Signature.status == SignatureStatus.APPROVED)
+        .group_by(Declaration.coalition_id)
+    )
+    return dict(rows.all())
+
+
 @dataclass
 class AlliesPage:
     items: list

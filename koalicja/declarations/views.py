@@ -24,6 +24,7 @@ from .operations import (
     WHO_CHOICES,
     CannotEndorse,
     all_coalitions,
+    allies_per_coalition,
     coalition_by_slug,
     count_allies,
     district_counts,
@@ -51,7 +52,7 @@ def index():
     coalitions = all_coalitions()
     if len(coalitions) == 1:
         return redirect(url_for("declarations.home", slug=coalitions[0].slug))
-    return render_template("declarations/index.html", coalitions=coalitions)
+    return render_template("declarations/index.html", coalitions=coalitions, allies=allies_per_coalition())
 
 
 @bp.get("/<slug>/")

@@ -2,7 +2,7 @@
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from ..declarations.operations import count_allies, export_allies
+from ..declarations.operations import allies_per_coalition, count_allies, export_allies
 from ..exports import attachment
 from .access import coalitions_served, served_coalition_or_404
 
@@ -19,7 +19,7 @@ def require_login():
 def index():
     coalitions = coalitions_served()
     return render_template(
-        "panel/coalitions.html", coalitions=coalitions, allies={c.id: count_allies(c) for c in coalitions}
+        "panel/coalitions.html", coalitions=coalitions, allies=allies_per_coalition()
     )
 
 
