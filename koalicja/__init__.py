@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
+from werkzeug.routing import IntegerConverter
 
 from . import cli, i18n, serving
 from . import htmx as htmx_helpers
@@ -19,6 +20,15 @@ from .text import render_markdown
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class DatabaseIntegerConverter(IntegerConverter):
+    """`<int:…>` in every URL, bounded by what a database integer holds: SQLite raises on a
+    larger number instead of finding nothing, so `/panel/podpisy/99999999999999999999/…` is a
+    404 like any id that does not exist, never a 500."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def create_app(test_config=None):
     app = Flask(
         __name__,
@@ -27,6 +37,7 @@ def create_app(test_config=None):
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    app.url_map.converters["int"] = DatabaseIntegerConverter  # before any rule is added
     load_config(app, test_config)
 
     db.init_app(app)

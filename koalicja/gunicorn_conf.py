@@ -7,8 +7,8 @@ file. Put gunicorn behind a TLS-terminating proxy (nginx, Caddy) on the same mac
   with its own page cache and database connections; threads let one worker wait on the
   database or a slow client while another request runs. Two workers per core is plenty:
   the app spends most of a request in Python, not waiting. Measured in bench/README.md: 2
-  workers x 4 threads on 2 cores; a worker peaks at 90-100 MB resident, most of it shared
-  with the master (PSS 58-70 MB).
+  workers x 4 threads on 2 cores; a worker costs the machine 59-67 MB (PSS); its resident
+  size (90-97 MB) counts in full the pages it shares with the master and the other worker.
 - Timeouts [GUNICORN_TIMEOUT=30]: a worker silent for this long is killed and replaced
   (a request that hangs on a dead database must not hold a worker forever);
   graceful_timeout lets requests in flight finish on restart; keepalive keeps browser

@@ -64,7 +64,10 @@ def init_app(app):
 PANEL_BLUEPRINTS = frozenset(
     {"panel", "events_panel", "signatures_panel", "privacy", "admin", "coalitions_panel", "declarations_panel", "announcements"}
 )
-_TOKEN_PAGES = {"signatures.confirm", "signatures.withdraw", "events.confirm", "events.cancel", "events.confirmed"}
+_TOKEN_PAGES = {
+    "signatures.confirm", "signatures.withdraw", "events.confirm", "events.cancel", "events.confirmed",
+    "declarations.endorse",  # names the signer, listed or not
+}
 
 
 def submitted_mailbox():

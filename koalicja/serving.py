@@ -68,8 +68,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_login import current_user
 from itsdangerous import Signer, TimestampSigner
-from itsdangerous.signer import HMACAlgorithm
 from itsdangerous.encoding import base64_encode, int_to_bytes, want_bytes
+from itsdangerous.signer import HMACAlgorithm
 from sqlalchemy import DDL, BigInteger, create_engine, event, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column

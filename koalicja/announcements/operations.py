@@ -20,7 +20,7 @@ from ..mail.models import OutboxMessage, OutboxStatus
 from ..mail.operations import outbox_row
 from ..panel.audit import AuditAction, record
 from ..signatures.models import Signature, SignatureStatus
-from ..signatures.notifications import withdraw_url
+from ..signatures.notifications import signature_stamp, withdraw_url
 from ..signatures.operations import WITHDRAW_LINK_MAX_AGE
 from ..text import render_markdown
 from ..timeutil import utcnow
@@ -56,7 +56,12 @@ def _recipients(coalition):
     signatures = db.session.scalars(
         select(Signature)
         .where(*_recipient_conditions(coalition))
-        .options(load_only(Signature.id, Signature.email, Signature.email_key, Signature.language, Signature.withdraw_nonce))
+        .options(
+            load_only(
+                Signature.id, Signature.email, Signature.email_key, Signature.language, Signature.withdraw_nonce,
+                Signature.created_at,
+            )
+        )
         .order_by(Signature.id)
     )
     seen = set()
@@ -66,8 +71,8 @@ def _recipients(coalition):
             yield signature
 
 
-def unsubscribe_url(signature_id, announcement_id):
-    token = make_token(UNSUBSCRIBE_PURPOSE, {"s": signature_id, "a": announcement_id})
+def unsubscribe_url(signature, announcement_id):
+    token = make_token(UNSUBSCRIBE_PURPOSE, {"s": signature.id, "a": announcement_id, "c": signature_stamp(signature)})
     return external_url("announcements.unsubscribe", token=token)
 
 
@@ -141,7 +146,7 @@ def send_announcement(coalition, subject, body, coordinator):
     rows = []
     messages = _MessagesByLanguage(coalition, subject, body)
     for signature in _recipients(coalition):
-        link = unsubscribe_url(signature.id, announcement.id)
+        link = unsubscribe_url(signature, announcement.id)
         rows.append(messages.row(signature, link, withdraw_url(signature)) | {"announcement_id": announcement.id})
     if rows:
         db.session.execute(insert(OutboxMessage), rows)
@@ -213,7 +218,11 @@ def signature_for_unsubscribe(token):
     payload = read_token(UNSUBSCRIBE_PURPOSE, token, UNSUBSCRIBE_LINK_MAX_AGE)
     if not isinstance(payload, dict) or not isinstance(payload.get("s"), int) or not isinstance(payload.get("a"), int):
         raise TokenInvalid
-    return db.session.get(Signature, payload["s"]), payload["a"]
+    signature = db.session.get(Signature, payload["s"])
+    # Links sent before they carried the stamp still unsubscribe: that must never fail.
+    if signature is not None and "c" in payload and payload["c"] != signature_stamp(signature):
+        signature = None  # the signature was deleted; its id now belongs to someone else
+    return signature, payload["a"]
 
 
 def unsubscribe_mailbox(signature, announcement_id):

@@ -14,7 +14,12 @@ from ..extensions import db
 from ..panel.audit import AuditAction, record
 from ..signatures.districts import DISTRICTS, district_slug
 from ..signatures.models import SECTOR_LABELS, Sector, Signature, SignatureOrigin, SignatureStatus, SignerKind
-from ..signatures.notifications import ENDORSE_LINK_MAX_AGE_DAYS, ENDORSE_PURPOSE, notify_annex_endorsement_invite
+from ..signatures.notifications import (
+    ENDORSE_LINK_MAX_AGE_DAYS,
+    ENDORSE_PURPOSE,
+    notify_annex_endorsement_invite,
+    signature_stamp,
+)
 from ..text import escape_like, search_key
 from ..timeutil import utc_to_warsaw, utcnow
 from ..tokens import TokenInvalid, read_token
@@ -506,6 +511,8 @@ def endorsement_request(token):
     signature = db.session.get(Signature, payload["s"])
     annex = db.session.get(DeclarationVersion, payload["a"])
     if signature is None or annex is None or not annex.is_annex or annex.published_at is None:
+        raise TokenInvalid
+    if payload.get("c") != signature_stamp(signature):  # the id now belongs to someone else
         raise TokenInvalid
     if annex.declaration_id != signature.declaration_id:
         raise TokenInvalid

@@ -76,7 +76,9 @@ def save_coalition(coalition, data, logo_upload=None, by=None):
         coalition.logo = store_logo(logo_upload)
     if is_new:
         db.session.add(coalition)
-        db.session.add(Declaration(coalition=coalition, title=coalition.name, body=""))
+        # No text yet (a title would publish an empty version 1 that people could sign):
+        # coordinators write the first version in the panel and publish it.
+        db.session.add(Declaration(coalition=coalition))
         db.session.flush()
     changed = {name: [before[name], getattr(coalition, name)] for name in COALITION_FIELDS if before[name] != getattr(coalition, name)}
     record(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 
 from ..declarations.models import Declaration
 from ..declarations.operations import privacy_notice_text
@@ -166,12 +166,16 @@ def status_counts(event):
     return {status: (count, places) for status, count, places in rows}
 
 
-def attended_events(email_keys):
-    """Titles of events each person was checked in at, newest first (shown on an ally's record)."""
+def attended_events(email_keys, coalition_condition=true()):
+    """Titles of events each person was checked in at, newest first (shown on an ally's record).
+
+    `coalition_condition` (on Event.coalition_id) keeps to the viewer's coalitions: attending
+    another coalition's event is that coalition's knowledge, not theirs.
+    """
     rows = db.session.execute(
         select(Registration.email_key, Event.title)
         .join(Event, Registration.event_id == Event.id)
-        .where(Registration.email_key.in_(set(email_keys)), Registration.attended_at.is_not(None))
+        .where(Registration.email_key.in_(set(email_keys)), Registration.attended_at.is_not(None), coalition_condition)
         .order_by(Event.starts_at.desc())
     ).all()
     attended = {}

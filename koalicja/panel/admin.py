@@ -130,14 +130,14 @@ def audit_log():
         conditions.append(AuditEntry.coalition_id == coalition.id)
     accounts = db.session.scalars(select(Coordinator).order_by(Coordinator.name)).all()
     who = request.args.get("kto", "")
-    if who.isdigit() and len(who) < 10:
+    if who.isascii() and who.isdigit() and len(who) < 10:
         conditions.append(AuditEntry.coordinator_id == int(who))
     else:
         who = ""
     total = db.session.scalar(select(func.count(AuditEntry.id)).where(*conditions))
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))
     raw_page = request.args.get("strona", "1")
-    page = min(max(int(raw_page) if raw_page.isdigit() and len(raw_page) < 7 else 1, 1), pages)
+    page = min(max(int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) < 7 else 1, 1), pages)
     entries = db.session.scalars(
         select(AuditEntry)
         .where(*conditions)

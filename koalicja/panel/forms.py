@@ -40,7 +40,7 @@ class SetPasswordForm(Form):
 
 def url_or_empty(form, field):
     if field.data and not field.data.startswith(("https://", "http://")):
-        raise ValidationError(_l("Adres strony musi zaczynać się od https://"))
+        raise ValidationError(_l("Adres strony musi zaczynać się od https:// lub http://."))
 
 
 class CoalitionForm(Form):
@@ -71,7 +71,7 @@ class CoalitionForm(Form):
     )
     contact_persons = TextAreaField(
         _l("Osoby do kontaktu (Markdown)"),
-        description=_l("Imiona, funkcje, telefony: tak, jak chcecie je pokazać na stronie koalicji."),
+        description=_l("Imiona, funkcje, telefony: tak, jak mają być widoczne na stronie koalicji."),
         filters=[strip],
         validators=[Optional(), max_length(5000)],
     )

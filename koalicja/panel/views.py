@@ -5,6 +5,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from ..events.models import Event
 from ..events.operations import attended_events
 from ..extensions import csrf, db, limiter
 from ..security import safe_local_path, submitted_mailbox
@@ -19,7 +20,7 @@ from ..signatures.operations import (
     same_organisation_signatures,
 )
 from ..declarations.models import Declaration
-from .access import coalitions_served, declaration_ids_condition, require_coalition
+from .access import coalition_ids_condition, coalitions_served, declaration_ids_condition, require_coalition
 from ..tokens import TokenExpired, TokenInvalid
 from .forms import LoginForm, PasswordChangeForm, SetPasswordForm
 from .operations import authenticate, choose_password, coordinator_for_password_link, set_password
@@ -131,7 +132,8 @@ def queue():
     total = db.session.scalar(select(func.count(Signature.id)).where(*conditions))
     pages = max(1, -(-total // QUEUE_PAGE_SIZE))
     raw_page = request.args.get("strona", "1")
-    page = min(max(int(raw_page) if raw_page.isdigit() and len(raw_page) < 7 else 1, 1), pages)
+    # isascii: "²" is a digit to isdigit() but not to int()
+    page = min(max(int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) < 7 else 1, 1), pages)
     ordering = Signature.decided_at.desc() if status in {"approved", "rejected"} else Signature.created_at
     signatures = db.session.scalars(
         select(Signature)
@@ -146,7 +148,7 @@ def queue():
         "panel/queue.html",
         "panel/_queue_tabs.html",
         signatures=signatures,
-        attended=attended_events(s.email_key for s in signatures),
+        attended=attended_events((s.email_key for s in signatures), coalition_ids_condition(Event.coalition_id)),
         same_organisation=same_organisation_signatures(signatures),
         status=status,
         query=query,
@@ -187,7 +189,7 @@ def decide(signature_id):
             "panel/_queue_row.html",
             signature=signature,
             row_message=message,
-            attended=attended_events([signature.email_key]),
+            attended=attended_events([signature.email_key], coalition_ids_condition(Event.coalition_id)),
             same_organisation=same_organisation_signatures([signature]),
             swapped=True,  # focus stays in the row: its remaining button takes it
         )
@@ -205,7 +207,7 @@ def _is_queue_url(url):
 @login_required
 def decide_many():
     decision = _decision_from_form()
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("ids") if v.isascii() and v.isdigit() and len(v) < 10]
     if not ids:
         flash(_("Zaznacz co najmniej jeden wpis."), "error")
     else:

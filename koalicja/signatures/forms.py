@@ -133,7 +133,7 @@ class SignerForm(Form):
     public_organisation = BooleanField(_l("Można pokazać nazwę organizacji na publicznej liście sojuszników."), default=True)
     # Opt-in (RODO art. 7): unticked by default; without it the coalition never writes to the signer.
     contact_allowed = BooleanField(
-        _l("Chcę dostawać od koalicji wiadomości e-mail o jej działaniach (możesz zrezygnować w każdej chwili).")
+        _l("Chcę dostawać od koalicji wiadomości e-mail o jej działaniach (można zrezygnować w każdej chwili).")
     )
 
     TEXT_FIELDS = ("full_name", "email", "city", "district", "organisation_name", "role", *IDENTIFIERS)
@@ -222,7 +222,7 @@ class PaperSignatureForm(SignerForm):
     )
     signed_on = DateField(
         _l("Data podpisania"),
-        description=_l("Data z formularza; jeśli jej brak, dzień, w którym formularz do was dotarł."),
+        description=_l("Data z formularza; jeśli jej brak, dzień, w którym formularz dotarł do koalicji."),
         validators=[DataRequired(message=_l("Wpisz datę podpisania."))],
     )
     signed_place = StringField(

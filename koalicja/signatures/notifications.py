@@ -76,8 +76,15 @@ def notify_withdraw_link(signature):
     )
 
 
+def signature_stamp(signature):
+    """When the signature was made, to the second. Links without a nonce carry it, so that a
+    link made for one signature never works for another that later gets the same id (SQLite
+    gives the id of a deleted last row to the next row)."""
+    return signature.created_at.isoformat(timespec="seconds") if signature.created_at else ""
+
+
 def endorsement_token(signature, annex):
-    return make_token(ENDORSE_PURPOSE, {"s": signature.id, "a": annex.id})
+    return make_token(ENDORSE_PURPOSE, {"s": signature.id, "a": annex.id, "c": signature_stamp(signature)})
 
 
 def notify_annex_endorsement_invite(signature, annex):

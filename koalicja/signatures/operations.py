@@ -474,7 +474,15 @@ def same_organisation_signatures(signatures):
 
 
 def edit_signature(signature, data, coordinator):
-    """Correct an entry; the audit log records which fields changed (not their values)."""
+    """Correct an entry; the audit log records which fields changed (not their values).
+
+    What the public list shows of an online signer is their own consent: a coordinator may
+    hide more (at the signer's request), never show more. A paper entry's choices were typed
+    in by a coordinator from the form, so they may be corrected either way.
+    """
+    if not signature.is_paper:
+        for name in ("public_name", "public_organisation"):
+            data[name] = bool(data.get(name)) and getattr(signature, name)
     changed = sorted(name for name, value in data.items() if getattr(signature, name) != value)
     for name in changed:
         setattr(signature, name, data[name])

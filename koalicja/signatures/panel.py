@@ -25,8 +25,8 @@ def require_login():
 def paper_entry(slug):
     coalition = served_coalition_or_404(slug)
     declaration = coalition.current_declaration
-    if declaration is None:
-        abort(404)
+    if declaration is None or declaration.current_version is None:
+        abort(404)  # nothing published to sign yet
     form = PaperSignatureForm()
     if form.validate_on_submit():
         try:

@@ -106,7 +106,7 @@ def district_counts_on(page):
 
 def test_list_counts_only_listed_allies_per_district(client, allies_in_districts):
     page = client.get("/sasiedztwa/sojusznicy").get_data(as_text=True)
-    assert "Sojusznicy w dzielnicach Krakowa" in page
+    assert "Sojusznicy i sojuszniczki w dzielnicach Krakowa" in page
     counts = district_counts_on(page)
     assert list(counts) == list(DISTRICTS)  # all 18, empty ones too
     assert counts["XIII Podgórze"] == 2
@@ -151,14 +151,14 @@ def test_district_filter_is_a_select_and_htmx_gets_only_the_results(client, alli
     fragment = client.get("/sasiedztwa/sojusznicy?dzielnica=xiii-podgorze", headers={"HX-Request": "true"})
     text = fragment.get_data(as_text=True)
     assert names_on(text) == ["Adam Nowak", "Zofia Łukasik"]
-    assert "<html" not in text and "Sojusznicy w dzielnicach Krakowa" not in text
+    assert "<html" not in text and "Sojusznicy i sojuszniczki w dzielnicach Krakowa" not in text
 
 
 def test_no_district_summary_or_filter_where_nobody_gave_one(app, client, coalition, coordinator):
     with app.app_context():
         add_ally(coordinator, district="")
     page = client.get("/sasiedztwa/sojusznicy").get_data(as_text=True)
-    assert "Sojusznicy w dzielnicach Krakowa" not in page
+    assert "Sojusznicy i sojuszniczki w dzielnicach Krakowa" not in page
     assert 'name="dzielnica"' not in page
 
 
