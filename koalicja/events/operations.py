@@ -166,7 +166,7 @@ def status_counts(event):
     return {status: (count, places) for status, count, places in rows}
 
 
-def attended_events(email_keys, coalition_condition=true()):
+def attended_events(email_keys, coalition_condition=None):
     """Titles of events each person was checked in at, newest first (shown on an ally's record).
 
     `coalition_condition` (on Event.coalition_id) keeps to the viewer's coalitions: attending
@@ -175,7 +175,11 @@ def attended_events(email_keys, coalition_condition=true()):
     rows = db.session.execute(
         select(Registration.email_key, Event.title)
         .join(Event, Registration.event_id == Event.id)
-        .where(Registration.email_key.in_(set(email_keys)), Registration.attended_at.is_not(None), coalition_condition)
+        .where(
+            Registration.email_key.in_(set(email_keys)),
+            Registration.attended_at.is_not(None),
+            coalition_condition if coalition_condition is not None else true(),
+        )
         .order_by(Event.starts_at.desc())
     ).all()
     attended = {}

@@ -1,5 +1,6 @@
-from flask import Blueprint, abort, render_template, request, session, url_for
+from flask import Blueprint, abort, make_response, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from ..declarations.operations import coalition_by_slug, privacy_notice_text
 from ..extensions import csrf, limiter
@@ -24,8 +25,16 @@ bp = Blueprint("signatures", __name__)
 
 def _coalition_and_declaration(slug):
     coalition = coalition_by_slug(slug)
-    if coalition is None or coalition.current_declaration is None or coalition.current_declaration.current_version is None:
+    if coalition is None:
         abort(404)
+    if coalition.current_declaration is None or coalition.current_declaration.current_version is None:
+        # The header links here for every coalition; a new one has nothing to sign yet.
+        abort(make_response(render_template(
+            "errors/error.html",
+            coalition=coalition,
+            title=_("Deklaracja jeszcze nie jest gotowa"),
+            message=_("Ta koalicja nie opublikowała jeszcze deklaracji. Zajrzyj tu wkrótce."),
+        ), 404))
     return coalition, coalition.current_declaration
 
 

@@ -160,6 +160,10 @@ def test_sign_form_works_without_javascript(live_server, make_context, coalition
 
 def test_bulk_approve_in_the_queue(live_server, page, demo):
     log_in(page, live_server, DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD)
+    # The demo administrator serves three coalitions; the queue narrows to one with its select.
+    page.get_by_label("Koalicja", exact=True).select_option(label="Koalicja na rzecz sąsiedztw")
+    page.get_by_role("button", name="Szukaj").click()
+    expect(page).to_have_url(re.compile(r"koalicja=sasiedztwa"))
     rows = page.locator("table.queue tbody tr")
     expect(rows).to_have_count(3)
     page.get_by_label("Zaznacz: Michał Wróbel").check()

@@ -7,7 +7,7 @@ from koalicja.declarations.models import Coalition, Declaration
 from koalicja.events.models import Event, EventStatus, Registration
 from koalicja.extensions import db
 from koalicja.mail.addresses import mailbox_key
-from koalicja.panel.models import AuditEntry, Coordinator
+from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.notifications import endorsement_token
 from koalicja.signatures.operations import sign_declaration
@@ -129,7 +129,8 @@ def test_a_coordinator_may_hide_a_name_on_request(app, client, auth, coalition):
     auth.login()
     page = client.get(f"/panel/podpisy/{signature_id}/edycja")
     data = {key: value for key, value in VALID_PERSON.items() if key not in ("email", "public_name")}
-    assert client.post(f"/panel/podpisy/{signature_id}/edycja", data={**data, "csrf_token": csrf_token_from(page)}).status_code == 303
+    response = client.post(f"/panel/podpisy/{signature_id}/edycja", data={**data, "csrf_token": csrf_token_from(page)})
+    assert response.status_code == 303
     with app.app_context():
         assert not db.session.get(Signature, signature_id).listed
 
@@ -179,7 +180,8 @@ def test_an_old_endorsement_link_does_not_open_someone_else_s_signature(app, cli
         duplicate = db.session.get(Signature, duplicate_id)
         old_endorse = endorsement_token(duplicate, current_declaration().annexes[0])
         old_unsubscribe = unsubscribe_url(duplicate, 1).rsplit("/", 1)[1]
-    assert client.post(f"/panel/podpisy/{duplicate_id}/usun", data={"csrf_token": auth.csrf(), "confirm": "tak"}).status_code == 303
+    deleted = client.post(f"/panel/podpisy/{duplicate_id}/usun", data={"csrf_token": auth.csrf(), "confirm": "tak"})
+    assert deleted.status_code == 303
     with app.app_context():
         newcomer = approved_signer(
             coordinator, full_name="Druga Niepubliczna", email="druga@example.org", public_name=False, contact_allowed=True
