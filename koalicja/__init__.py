@@ -10,7 +10,7 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 from werkzeug.routing import IntegerConverter
 
-from . import cli, i18n, serving
+from . import cli, i18n, security, serving
 from . import htmx as htmx_helpers
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager

@@ -106,7 +106,7 @@ def test_each_download_is_recorded_in_the_audit_log(app, client, auth, allies, c
 
 
 @pytest.mark.parametrize("url", [CSV_URL, JSON_URL])
-def test_a_coordinator_of_another_coalition_gets_404_and_nothing_is_logged(app, client, allies, other_coordinator, url):
+def test_a_coordinator_of_another_coalition_gets_404_and_nothing_is_logged(app, client, allies, other_coordinator, url):  # noqa: F811 (fixture)
     Auth(client).login(OTHER_EMAIL, PASSWORD)
     response = client.get(url)
     assert response.status_code == 404
