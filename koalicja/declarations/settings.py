@@ -68,7 +68,9 @@ def save_coalition(coalition, data, logo_upload=None, by=None):
     Raises SettingsError (nothing saved) when the address is taken or the logo is not an image.
     """
     is_new = coalition.id is None
-    coalition.slug = coalition_slug(data.get("slug"), data["name"], coalition.id)
+    # An existing coalition keeps its address unless a new one is typed: links to it live on
+    # in e-mails and printed materials.
+    coalition.slug = coalition_slug(data.get("slug") or coalition.slug, data["name"], coalition.id)
     before = {name: getattr(coalition, name) for name in COALITION_FIELDS}
     for name in COALITION_FIELDS:
         setattr(coalition, name, data.get(name) or "")

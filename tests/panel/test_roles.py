@@ -271,3 +271,16 @@ def test_a_new_password_link_signs_the_account_out_and_works_once(app, client, a
     page = other.get(link)
     other.post(link, data={"csrf_token": csrf_token_from(page), "new_password": "inne-haslo-2026", "repeat_password": "inne-haslo-2026"})
     assert Auth(other).login(password="inne-haslo-2026").status_code == 303
+
+
+def test_renaming_a_coalition_keeps_its_address(app, client, admin, coalition):
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    form = client.get("/panel/admin/koalicje/sasiedztwa/ustawienia")
+    response = client.post(
+        "/panel/admin/koalicje/sasiedztwa/ustawienia",
+        data={"csrf_token": csrf_token_from(form), "name": "Sąsiedzka Koalicja Krakowa", "slug": "",
+              "organiser": "Fundacja", "contact_email": "a@example.org", "brand_colour": "#1d5c4d"},
+    )
+    assert response.headers["Location"].endswith("/panel/koalicje/sasiedztwa/")
+    assert "Sąsiedzka Koalicja Krakowa" in client.get("/sasiedztwa/").get_data(as_text=True)
