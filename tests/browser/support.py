@@ -58,3 +58,24 @@ def launched_chromium():
             yield browser
         finally:
             browser.close()
+
+
+def site_app(workdir, name):
+    """An app for a module's browser tests: SQLite, files and mail in `workdir`, no rate limits
+    or bot trap (a browser fills forms at machine speed), e-mailed links on koalicja.test."""
+    from koalicja import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / f'{name}.sqlite'}",
+            "MAIL_BACKEND": "file",
+            "MAIL_OUTBOX_DIR": str(workdir / "outbox"),
+            "LOGO_FOLDER": str(workdir / "logos"),
+            "SCAN_FOLDER": str(workdir / "scans"),
+            "RATELIMIT_ENABLED": False,
+            "BOT_TRAP_ENABLED": False,
+            "BASE_URL": "http://koalicja.test",
+        }
+    )

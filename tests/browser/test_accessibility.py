@@ -16,7 +16,6 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from koalicja import create_app
 from koalicja.declarations.models import Coalition, Declaration
 from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG, seed_demo
 from koalicja.events.models import Event, EventStatus, Registration
@@ -28,7 +27,7 @@ from koalicja.signatures.operations import confirm_signature, sign_declaration
 from koalicja.timeutil import utcnow
 
 from .accessibility import assert_accessible
-from .support import TIMEOUT_MS, serving
+from .support import TIMEOUT_MS, serving, site_app
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 # 200% zoom of a 1280 px wide window: 640 CSS pixels across, each drawn with 2 device pixels.
@@ -119,20 +118,7 @@ def build_site(app, site):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("a11y")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'a11y.sqlite'}",
-            "MAIL_BACKEND": "file",
-            "MAIL_OUTBOX_DIR": str(workdir / "outbox"),
-            "LOGO_FOLDER": str(workdir / "logos"),
-            "SCAN_FOLDER": str(workdir / "scans"),
-            "RATELIMIT_ENABLED": False,
-            "BOT_TRAP_ENABLED": False,
-            "BASE_URL": "http://koalicja.test",
-        }
-    )
+    app = site_app(workdir, "a11y")
     with app.app_context():
         db.create_all()
     with serving(app) as base_url:

@@ -29,7 +29,6 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from koalicja import create_app
 from koalicja.demo import (
     DEMO_COORDINATOR_EMAIL,
     DEMO_COORDINATOR_PASSWORD,
@@ -46,7 +45,7 @@ from koalicja.mail.operations import deliver_due
 from koalicja.signatures.models import Signature
 from koalicja.timeutil import warsaw_today
 
-from .support import TIMEOUT_MS, serving
+from .support import TIMEOUT_MS, serving, site_app
 
 BASE_URL = "http://koalicja.test"  # what links in e-mails start with
 NOT_FOUND = "Nie ma takiej strony"
@@ -62,20 +61,7 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("journeys")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'journeys.sqlite'}",
-            "MAIL_BACKEND": "file",
-            "MAIL_OUTBOX_DIR": str(workdir / "outbox"),
-            "LOGO_FOLDER": str(workdir / "logos"),
-            "SCAN_FOLDER": str(workdir / "scans"),
-            "RATELIMIT_ENABLED": False,
-            "BOT_TRAP_ENABLED": False,
-            "BASE_URL": BASE_URL,
-        }
-    )
+    app = site_app(workdir, "journeys")
     with app.app_context():
         db.create_all()
         seed_demo()
