@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, true, update
 
 from ..declarations.models import Declaration
@@ -17,6 +18,7 @@ from ..declarations.operations import privacy_notice_text
 from ..exports import csv_document
 from ..extensions import db
 from ..mail.addresses import mailbox_key
+from ..panel.audit import AuditAction, record
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import digest
 from ..text import escape_like, search_key
@@ -419,6 +421,7 @@ def decide_registration(registration, approve, coordinator, now=None):
     if registration.status != RegistrationStatus.APPROVAL:
         raise RegistrationDecisionNotAllowed
     _lock(registration.event)
+    _audit_registration(registration, _l("przyjęte") if approve else _l("odrzucone"), coordinator)
     registration.decided_at = now
     registration.decided_by_id = coordinator.id
     if approve:
@@ -452,24 +455,38 @@ def forget_unconfirmed_registrations(cutoff, now=None):
 
 
 # ---- coordinators' event management ----------------------------------------------------
+# With `by` (the coordinator acting), each action is audited in the transaction it commits.
 
 
-def save_event(event, data):
+def _audit_event(event, what, by, action=AuditAction.EVENT, subject=None):
+    if by is not None:
+        record(action, f"{event.title}: {what}", coalition_id=event.coalition_id, subject=subject or event, coordinator=by)
+
+
+def _audit_registration(registration, what, by):
+    what = f"{_l('zgłoszenie nr %(number)s', number=registration.id)}: {what}"
+    _audit_event(registration.event, what, by, AuditAction.REGISTRATION, registration)
+
+
+def save_event(event, data, by=None):
+    created = event.id is None
     for name, value in data.items():
         setattr(event, name, value)
     db.session.add(event)
+    _audit_event(event, _l("utworzono wersję roboczą") if created else _l("zmieniono dane"), by)
     db.session.commit()
     return event
 
 
-def publish_event(event):
+def publish_event(event, by=None):
     if event.status == EventStatus.DRAFT:
         event.status = EventStatus.PUBLISHED
+        _audit_event(event, _l("opublikowano"), by)
         db.session.commit()
     return event
 
 
-def cancel_event(event, now=None):
+def cancel_event(event, now=None, by=None):
     """Cancel the event and tell everyone who registered (including the waiting list)."""
     now = now or utcnow()
     if event.status == EventStatus.CANCELLED:
@@ -477,6 +494,7 @@ def cancel_event(event, now=None):
     _lock(event)
     event.status = EventStatus.CANCELLED
     event.cancelled_at = now
+    _audit_event(event, _l("odwołano"), by)
     registrations = db.session.scalars(
         select(Registration).where(Registration.event_id == event.id, Registration.status.in_(ACTIVE))
     ).all()
@@ -490,13 +508,14 @@ AUDIENCE_HOLDING_PLACE = "z-miejscem"
 AUDIENCE_ALL = "wszyscy"
 
 
-def message_registrants(event, subject, body, audience):
+def message_registrants(event, subject, body, audience, by=None):
     statuses = HOLDING_PLACE if audience == AUDIENCE_HOLDING_PLACE else ACTIVE
     registrations = db.session.scalars(
         select(Registration).where(Registration.event_id == event.id, Registration.status.in_(statuses))
     ).all()
     for registration in registrations:
         notify_event_message(registration, subject, body)
+    _audit_event(event, _l("wiadomość do zapisanych osób: %(subject)s", subject=subject), by)
     db.session.commit()
     return len(registrations)
 
@@ -528,8 +547,9 @@ def registration_by_code(event, code):
     )
 
 
-def set_attendance(registration, attended, now=None):
+def set_attendance(registration, attended, now=None, by=None):
     registration.attended_at = (now or utcnow()) if attended else None
+    _audit_registration(registration, _l("obecność potwierdzona") if attended else _l("obecność cofnięta"), by)
     db.session.commit()
     return registration
 

@@ -5,6 +5,7 @@ from koalicja.events.models import Event, Registration
 from koalicja.events.operations import register
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
+from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import SignatureStatus
 from koalicja.signatures.operations import refresh_listing, sign_declaration
 
@@ -54,6 +55,13 @@ def test_create_in_warsaw_time_publish_and_see_it(app, client, auth, coalition):
 
     edit_page = client.get(f"/panel/wydarzenia/{event.id}/edycja").get_data(as_text=True)
     assert 'value="2027-06-28T08:00"' in edit_page  # shown back in Warsaw time
+
+    with app.app_context():
+        log = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert [(entry.summary, entry.subject_id, entry.coordinator_name) for entry in log] == [
+            ("Wizyta studyjna we Wrocławiu: utworzono wersję roboczą", event.id, "Koordynatorka Testowa"),
+            ("Wizyta studyjna we Wrocławiu: opublikowano", event.id, "Koordynatorka Testowa"),
+        ]
 
 
 def test_event_form_errors_are_explained(client, auth, coalition):
