@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
 from ..signatures.districts import DISTRICT_SLUGS, district_from_slug
 from ..signatures.notifications import ENDORSE_LINK_MAX_AGE_DAYS
-from ..text import HEX_COLOUR, contrast_with_white, render_markdown
+from ..text import HEX_COLOUR, contrast_with_white, page_number, render_markdown
 from ..tokens import TokenExpired, TokenInvalid
 from .models import VersionKind
 from .operations import (
@@ -71,10 +71,6 @@ def home(slug):
     )
 
 
-def _page_number(raw):
-    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 7 else 1  # "²" is a digit too
-
-
 @bp.get("/<slug>/sojusznicy")
 def allies(slug):
     coalition = _coalition_or_404(slug)
@@ -88,7 +84,7 @@ def allies(slug):
     district = district_from_slug(request.args.get("dzielnica"))
     district_param = request.args.get("dzielnica") if district else ""
     page = list_allies(
-        coalition, query=query, who=who, order=order, page=_page_number(request.args.get("strona")), district=district
+        coalition, query=query, who=who, order=order, page=page_number(request.args.get("strona")), district=district
     )
     return render_page_or_fragment(
         "declarations/allies.html",

@@ -9,6 +9,7 @@ from ..declarations.operations import all_coalitions
 from ..declarations.settings import COALITION_FIELDS, SettingsError, save_coalition
 from ..extensions import db
 from ..htmx import render_page_or_fragment, see_other
+from ..text import page_number
 from .access import admin_required
 from .audit import AUDIT_ACTION_LABELS, AuditAction
 from .forms import CoalitionForm, CoordinatorForm
@@ -136,8 +137,7 @@ def audit_log():
         who = ""
     total = db.session.scalar(select(func.count(AuditEntry.id)).where(*conditions))
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))
-    raw_page = request.args.get("strona", "1")
-    page = min(max(int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) < 7 else 1, 1), pages)
+    page = page_number(request.args.get("strona"), pages)
     entries = db.session.scalars(
         select(AuditEntry)
         .where(*conditions)

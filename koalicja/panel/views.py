@@ -9,7 +9,7 @@ from ..events.models import Event
 from ..events.operations import attended_events
 from ..extensions import csrf, db, limiter
 from ..security import safe_local_path, submitted_mailbox
-from ..text import escape_like
+from ..text import escape_like, page_number
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import (
@@ -131,9 +131,7 @@ def queue():
         conditions.append(_search_condition(query))
     total = db.session.scalar(select(func.count(Signature.id)).where(*conditions))
     pages = max(1, -(-total // QUEUE_PAGE_SIZE))
-    raw_page = request.args.get("strona", "1")
-    # isascii: "²" is a digit to isdigit() but not to int()
-    page = min(max(int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) < 7 else 1, 1), pages)
+    page = page_number(request.args.get("strona"), pages)
     ordering = Signature.decided_at.desc() if status in {"approved", "rejected"} else Signature.created_at
     signatures = db.session.scalars(
         select(Signature)
