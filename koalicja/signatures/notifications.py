@@ -77,10 +77,10 @@ def notify_withdraw_link(signature):
 
 
 def signature_stamp(signature):
-    """When the signature was made, to the second. Links without a nonce carry it, so that a
+    """When the signature was made, to the microsecond. Links without a nonce carry it, so that a
     link made for one signature never works for another that later gets the same id (SQLite
-    gives the id of a deleted last row to the next row)."""
-    return signature.created_at.isoformat(timespec="seconds") if signature.created_at else ""
+    gives the id of a deleted last row to the next row, often within the same second)."""
+    return signature.created_at.isoformat(timespec="microseconds") if signature.created_at else ""
 
 
 def endorsement_token(signature, annex):
