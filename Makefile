@@ -57,8 +57,9 @@ postgresql:
 	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
 	else echo "Brak PostgreSQL: zainstaluj pakiet 'postgresql' (sudo apt-get install postgresql), inaczej testy na PostgreSQL zostaną pominięte."; fi
 
+# One pytest worker per core (pytest-xdist); each starts its own PostgreSQL and SMTP server.
 test: install-test browser postgresql
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 screenshots: install-test browser
 	$(BIN)/python -m tests.screenshots docs/screenshots

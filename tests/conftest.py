@@ -91,6 +91,8 @@ def app(database, tmp_path, request, app_config):
             "LOGO_FOLDER": str(tmp_path / "logos"),
             "RATELIMIT_ENABLED": False,
             "BOT_TRAP_ENABLED": False,  # tests submit at machine speed; tests/security turn it on
+            # Argon2 as argon2-cffi recommends for tests (0.2 s less per login); test_views checks the default.
+            "PASSWORD_HASH_PROFILE": "CHEAPEST",
             "BASE_URL": "http://koalicja.test",
             **app_config,
         }

@@ -1,8 +1,10 @@
 """Coordinator accounts: creation and password checks (Argon2id)."""
+import functools
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -14,10 +16,19 @@ from ..tokens import TokenInvalid, make_token, read_token
 from .audit import AuditAction, record
 from .models import Coordinator
 
-_hasher = PasswordHasher()
-# Checked when the e-mail is unknown, so a wrong address takes as long as a wrong password.
-_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_hex(16))
 MIN_PASSWORD_LENGTH = 10
+
+
+@functools.cache
+def _hasher_for(profile_name):
+    """The hasher of an argon2-cffi profile and a hash to check when the e-mail is unknown,
+    so a wrong address takes as long as a wrong password."""
+    hasher = PasswordHasher.from_parameters(getattr(profiles, profile_name))
+    return hasher, hasher.hash(secrets.token_hex(16))
+
+
+def _hasher():
+    return _hasher_for(current_app.config["PASSWORD_HASH_PROFILE"])[0]
 
 
 class CoordinatorExists(Exception):
@@ -42,21 +53,22 @@ def set_password(coordinator, password):
     """A new password also ends every session signed in with the old one."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"password shorter than {MIN_PASSWORD_LENGTH} characters")
-    coordinator.password_hash = _hasher.hash(password)
+    coordinator.password_hash = _hasher().hash(password)
     coordinator.session_token = secrets.token_hex(16)
 
 
 def authenticate(email, password):
     """The active coordinator with this e-mail and password, or None."""
     coordinator = coordinator_by_email(email or "")
+    hasher, unknown_user_hash = _hasher_for(current_app.config["PASSWORD_HASH_PROFILE"])
     try:
-        _hasher.verify(coordinator.password_hash if coordinator else _UNKNOWN_USER_HASH, password or "")
+        hasher.verify(coordinator.password_hash if coordinator else unknown_user_hash, password or "")
     except (VerificationError, InvalidHashError):
         return None
     if coordinator is None or not coordinator.active:
         return None
-    if _hasher.check_needs_rehash(coordinator.password_hash):
-        coordinator.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(coordinator.password_hash):
+        coordinator.password_hash = hasher.hash(password)
     coordinator.last_login_at = utcnow()
     db.session.commit()
     return coordinator

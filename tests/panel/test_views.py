@@ -44,6 +44,20 @@ def test_password_is_stored_as_argon2id(app, coordinator):
         assert db.session.get(Coordinator, coordinator).password_hash.startswith("$argon2id$")
 
 
+def test_outside_tests_passwords_are_hashed_with_64_mib_and_3_passes(app, coordinator):
+    from koalicja import create_app
+    from koalicja.panel.operations import authenticate, set_password
+
+    production_default = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["PASSWORD_HASH_PROFILE"]
+    app.config["PASSWORD_HASH_PROFILE"] = production_default
+    with app.app_context():
+        coordinator_row = db.session.get(Coordinator, coordinator)
+        set_password(coordinator_row, "inne-dobre-haslo")
+        db.session.commit()
+        assert coordinator_row.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert authenticate(coordinator_row.email, "inne-dobre-haslo") is not None
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
 def test_login_never_redirects_off_site(client, auth, target):
     from ..conftest import csrf_token_from
