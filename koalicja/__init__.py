@@ -2,12 +2,12 @@
 import os
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, redirect, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 
 from . import cli, i18n, security, serving
@@ -97,6 +97,27 @@ def _only_coalition():
     return coalitions[0] if len(coalitions) == 1 else None
 
 
+def _former_address_redirect():
+    """A page under a coalition's former address, found at its current one.
+
+    302, not 301: browsers keep a 301 for good, and a coalition may take its old address
+    back, which would then send them round in a circle.
+    """
+    from .declarations.settings import current_path
+
+    if request.method not in {"GET", "HEAD"}:
+        return None
+    try:
+        path = current_path(request.path)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
+    if path is None:
+        return None
+    query = request.query_string.decode("latin-1")
+    return redirect(f"{path}?{query}" if query else path, 302)
+
+
 def time_range(start, end):
     """'12 grudnia 2026, 11:00–15:00', or both dates when the event spans days (Warsaw time)."""
     if format_date(start) == format_date(end):
@@ -164,6 +185,9 @@ def _register_error_pages(app):
 
     @app.errorhandler(404)
     def not_found(error):
+        moved_to = _former_address_redirect()
+        if moved_to:
+            return moved_to
         return error_page(404, _l("Nie ma takiej strony"), _l("Sprawdź adres albo wróć na stronę główną."))
 
     @app.errorhandler(405)

@@ -49,6 +49,16 @@ class Coalition(db.Model):
         return published[-1] if published else None
 
 
+class FormerSlug(db.Model):
+    """An address a coalition had before an administrator changed it. Links to it live on in
+    e-mails, posters and QR codes, so they lead to the coalition's current address, and no
+    other coalition may take it."""
+
+    slug: Mapped[str] = mapped_column(String(80), primary_key=True)
+    coalition_id: Mapped[int] = mapped_column(ForeignKey("coalition.id", ondelete="CASCADE"), index=True)
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Declaration(db.Model):
     """A coalition's document. Its text lives in versions; annexes are added to it later."""
 

@@ -4,12 +4,12 @@ import re
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from slugify import slugify
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..extensions import db
 from ..panel.audit import AuditAction, record
 from ..uploads import UploadRefused, store_upload, upload_type
-from .models import Coalition, Declaration
+from .models import Coalition, Declaration, FormerSlug
 
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -48,7 +48,24 @@ def coalition_slug(wanted, name, coalition_id=None):
     taken = db.session.scalar(select(Coalition.id).where(Coalition.slug == slug, Coalition.id != (coalition_id or 0)))
     if taken:
         raise SettingsError("slug", _l("Inna koalicja ma już ten adres. Wybierz inny."))
+    formerly = db.session.scalar(select(FormerSlug.coalition_id).where(FormerSlug.slug == slug))
+    if formerly is not None and formerly != coalition_id:
+        raise SettingsError(
+            "slug", _l("Ten adres miała wcześniej inna koalicja i stare linki wciąż do niej prowadzą. Wybierz inny.")
+        )
     return slug
+
+
+def current_path(path):
+    """`path` with a coalition's former address replaced by its current one, or None when the
+    first segment is nobody's former address."""
+    first, slash, rest = path.lstrip("/").partition("/")
+    if not SLUG_PATTERN.match(first):
+        return None
+    slug = db.session.scalar(
+        select(Coalition.slug).join(FormerSlug, FormerSlug.coalition_id == Coalition.id).where(FormerSlug.slug == first)
+    )
+    return f"/{slug}{slash}{rest}" if slug else None
 
 
 def store_logo(upload):
@@ -69,8 +86,12 @@ def save_coalition(coalition, data, logo_upload=None, by=None):
     """
     is_new = coalition.id is None
     # An existing coalition keeps its address unless a new one is typed: links to it live on
-    # in e-mails and printed materials.
+    # in e-mails and printed materials, and a typed new one keeps the old one as a redirect.
+    old_slug = coalition.slug
     coalition.slug = coalition_slug(data.get("slug") or coalition.slug, data["name"], coalition.id)
+    if not is_new and coalition.slug != old_slug:
+        db.session.execute(delete(FormerSlug).where(FormerSlug.slug == coalition.slug))  # taken back
+        db.session.add(FormerSlug(slug=old_slug, coalition_id=coalition.id))
     before = {name: getattr(coalition, name) for name in COALITION_FIELDS}
     for name in COALITION_FIELDS:
         setattr(coalition, name, data.get(name) or "")
@@ -83,6 +104,8 @@ def save_coalition(coalition, data, logo_upload=None, by=None):
         db.session.add(Declaration(coalition=coalition))
         db.session.flush()
     changed = {name: [before[name], getattr(coalition, name)] for name in COALITION_FIELDS if before[name] != getattr(coalition, name)}
+    if not is_new and coalition.slug != old_slug:
+        changed["slug"] = [old_slug, coalition.slug]
     record(
         AuditAction.COALITION,
         (_l("Nowa koalicja: %(name)s", name=coalition.name) if is_new else coalition.name),

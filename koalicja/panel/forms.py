@@ -49,7 +49,10 @@ class CoalitionForm(Form):
     )
     slug = StringField(
         _l("Adres strony"),
-        description=_l("Małe litery bez polskich znaków, cyfry i myślniki, np. koalicja-sasiedztw. Zostaw puste, aby utworzyć go z nazwy."),
+        description=_l(
+            "Małe litery bez polskich znaków, cyfry i myślniki, np. koalicja-sasiedztw. Zostaw puste, aby utworzyć go "
+            "z nazwy (lub zachować obecny). Po zmianie adresu stare linki nadal prowadzą do koalicji."
+        ),
         filters=[strip],
         validators=[Optional(), max_length(80)],
     )

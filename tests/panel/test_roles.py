@@ -284,3 +284,46 @@ def test_renaming_a_coalition_keeps_its_address(app, client, admin, coalition):
     )
     assert response.headers["Location"].endswith("/panel/koalicje/sasiedztwa/")
     assert "Sąsiedzka Koalicja Krakowa" in client.get("/sasiedztwa/").get_data(as_text=True)
+
+
+def _change_address(client, slug, new_slug, name="Koalicja na rzecz sąsiedztw"):
+    form = client.get(f"/panel/admin/koalicje/{slug}/ustawienia")
+    return client.post(
+        f"/panel/admin/koalicje/{slug}/ustawienia",
+        data={"csrf_token": csrf_token_from(form), "name": name, "slug": new_slug,
+              "organiser": "Fundacja", "contact_email": "a@example.org", "brand_colour": "#1d5c4d"},
+    )
+
+
+def test_links_to_a_former_address_lead_to_the_new_one(app, client, admin, coalition):
+    """Posters and e-mails carry the old address: it redirects, and no other coalition may take it."""
+    visitor = app.test_client()  # no cookie: served from the page cache when it can be
+    assert visitor.get("/sasiedztwa/sojusznicy?q=Nowak&strona=2").status_code == 200
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    assert _change_address(client, "sasiedztwa", "sasiedzi-krakowa").status_code == 303
+
+    assert visitor.get("/sasiedztwa/sojusznicy?q=Nowak&strona=2").status_code == 302
+    moved = client.get("/sasiedztwa/sojusznicy?q=Nowak&strona=2")
+    assert moved.status_code == 302
+    assert moved.headers["Location"] == "/sasiedzi-krakowa/sojusznicy?q=Nowak&strona=2"
+    assert client.get("/sasiedztwa", follow_redirects=True).request.path == "/sasiedzi-krakowa/"
+    assert client.get("/sasiedzi-krakowa/").status_code == 200
+    assert client.post("/sasiedztwa/podpisz").status_code == 404  # a form is never re-sent elsewhere
+    assert client.get("/nie-bylo-takiej/").status_code == 404
+
+    form = client.get("/panel/admin/koalicje/nowa")
+    taken = client.post(
+        "/panel/admin/koalicje/nowa",
+        data={"csrf_token": csrf_token_from(form), "name": "Inna", "slug": "sasiedztwa",
+              "organiser": "Fundacja", "contact_email": "a@example.org", "brand_colour": "#1d5c4d"},
+    )
+    assert taken.status_code == 422 and "stare linki wciąż do niej prowadzą" in taken.get_data(as_text=True)
+
+    # The coalition may take its old address back; then it is served there directly.
+    assert _change_address(client, "sasiedzi-krakowa", "sasiedztwa").status_code == 303
+    assert client.get("/sasiedztwa/").status_code == 200
+    assert client.get("/sasiedzi-krakowa/").headers["Location"] == "/sasiedztwa/"
+    with app.app_context():
+        entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "coalition").order_by(AuditEntry.id)).all()[-1]
+        assert "slug" in entry.details["changed"]
