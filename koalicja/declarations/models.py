@@ -48,6 +48,11 @@ class Coalition(db.Model):
         published = [d for d in self.declarations if d.is_current]
         return published[-1] if published else None
 
+    @property
+    def open_for_signing(self):
+        """A text has been published; a new coalition has nothing to sign yet."""
+        return self.current_declaration is not None and self.current_declaration.current_version is not None
+
 
 class FormerSlug(db.Model):
     """An address a coalition had before an administrator changed it. Links to it live on in

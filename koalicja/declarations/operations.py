@@ -44,8 +44,13 @@ def privacy_notice_text(coalition):
     return render_template("declarations/privacy_default.md", coalition=coalition)
 
 
-def coalition_by_slug(slug):
-    return db.session.scalar(select(Coalition).where(Coalition.slug == slug))
+def coalition_by_slug(slug, with_texts=False):
+    """`with_texts`: with its declarations and their versions in the same statement, for the
+    public pages, whose header asks whether a text is published (two statements otherwise)."""
+    query = select(Coalition).where(Coalition.slug == slug)
+    if with_texts:
+        query = query.options(joinedload(Coalition.declarations).joinedload(Declaration.versions))
+    return db.session.scalars(query).unique().first()
 
 
 def all_coalitions():

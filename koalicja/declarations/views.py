@@ -41,7 +41,7 @@ bp = Blueprint("declarations", __name__)
 
 
 def _coalition_or_404(slug):
-    coalition = coalition_by_slug(slug)
+    coalition = coalition_by_slug(slug, with_texts=True)
     if coalition is None:
         abort(404)
     return coalition
@@ -58,9 +58,8 @@ def index():
 @bp.get("/<slug>/")
 def home(slug):
     coalition = _coalition_or_404(slug)
-    declaration = coalition.current_declaration
-    if declaration is not None and declaration.current_version is None:
-        declaration = None  # only drafts so far: nothing to read or sign yet
+    # Only drafts so far: nothing to read or sign yet.
+    declaration = coalition.current_declaration if coalition.open_for_signing else None
     return render_template(
         "declarations/home.html",
         coalition=coalition,

@@ -35,7 +35,7 @@ CANCEL_LINK_MAX_AGE = 400 * 86400
 
 
 def _coalition(slug):
-    coalition = coalition_by_slug(slug)
+    coalition = coalition_by_slug(slug, with_texts=True)
     if coalition is None:
         abort(404)
     return coalition

@@ -24,11 +24,10 @@ bp = Blueprint("signatures", __name__)
 
 
 def _coalition_and_declaration(slug):
-    coalition = coalition_by_slug(slug)
+    coalition = coalition_by_slug(slug, with_texts=True)
     if coalition is None:
         abort(404)
-    if coalition.current_declaration is None or coalition.current_declaration.current_version is None:
-        # The header links here for every coalition; a new one has nothing to sign yet.
+    if not coalition.open_for_signing:  # an old link, or a typed address
         abort(make_response(render_template(
             "errors/error.html",
             coalition=coalition,

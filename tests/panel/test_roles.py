@@ -327,3 +327,21 @@ def test_links_to_a_former_address_lead_to_the_new_one(app, client, admin, coali
     with app.app_context():
         entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "coalition").order_by(AuditEntry.id)).all()[-1]
         assert "slug" in entry.details["changed"]
+
+
+def test_a_new_coalition_offers_no_signing_until_its_text_is_published(app, client, admin, coalition):
+    auth = Auth(client)
+    auth.login(ADMIN_EMAIL, PASSWORD)
+    form = client.get("/panel/admin/koalicje/nowa")
+    client.post(
+        "/panel/admin/koalicje/nowa",
+        data={"csrf_token": csrf_token_from(form), "name": "Młoda Koalicja", "organiser": "Fundacja",
+              "contact_email": "a@example.org", "brand_colour": "#1d5c4d"},
+    )
+    visitor = app.test_client()
+    for path in ("/mloda-koalicja/", "/mloda-koalicja/sojusznicy", "/mloda-koalicja/wydarzenia"):
+        page = visitor.get(path)
+        assert page.status_code == 200 and "/mloda-koalicja/podpisz" not in page.get_data(as_text=True), path
+    not_ready = visitor.get("/mloda-koalicja/podpisz")
+    assert not_ready.status_code == 404 and "Deklaracja jeszcze nie jest gotowa" in not_ready.get_data(as_text=True)
+    assert "/sasiedztwa/podpisz" in visitor.get("/sasiedztwa/sojusznicy").get_data(as_text=True)
