@@ -89,7 +89,8 @@ def save_coalition(coalition, data, logo_upload=None, by=None):
     # in e-mails and printed materials, and a typed new one keeps the old one as a redirect.
     old_slug = coalition.slug
     coalition.slug = coalition_slug(data.get("slug") or coalition.slug, data["name"], coalition.id)
-    if not is_new and coalition.slug != old_slug:
+    moved = not is_new and coalition.slug != old_slug
+    if moved:
         db.session.execute(delete(FormerSlug).where(FormerSlug.slug == coalition.slug))  # taken back
         db.session.add(FormerSlug(slug=old_slug, coalition_id=coalition.id))
     before = {name: getattr(coalition, name) for name in COALITION_FIELDS}
@@ -104,7 +105,7 @@ def save_coalition(coalition, data, logo_upload=None, by=None):
         db.session.add(Declaration(coalition=coalition))
         db.session.flush()
     changed = {name: [before[name], getattr(coalition, name)] for name in COALITION_FIELDS if before[name] != getattr(coalition, name)}
-    if not is_new and coalition.slug != old_slug:
+    if moved:
         changed["slug"] = [old_slug, coalition.slug]
     record(
         AuditAction.COALITION,

@@ -27,8 +27,8 @@ def _hasher_for(profile_name):
     return hasher, hasher.hash(secrets.token_hex(16))
 
 
-def _hasher():
-    return _hasher_for(current_app.config["PASSWORD_HASH_PROFILE"])[0]
+def _hashing():
+    return _hasher_for(current_app.config["PASSWORD_HASH_PROFILE"])
 
 
 class CoordinatorExists(Exception):
@@ -53,14 +53,15 @@ def set_password(coordinator, password):
     """A new password also ends every session signed in with the old one."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"password shorter than {MIN_PASSWORD_LENGTH} characters")
-    coordinator.password_hash = _hasher().hash(password)
+    hasher, _unknown_user_hash = _hashing()
+    coordinator.password_hash = hasher.hash(password)
     coordinator.session_token = secrets.token_hex(16)
 
 
 def authenticate(email, password):
     """The active coordinator with this e-mail and password, or None."""
     coordinator = coordinator_by_email(email or "")
-    hasher, unknown_user_hash = _hasher_for(current_app.config["PASSWORD_HASH_PROFILE"])
+    hasher, unknown_user_hash = _hashing()
     try:
         hasher.verify(coordinator.password_hash if coordinator else unknown_user_hash, password or "")
     except (VerificationError, InvalidHashError):
