@@ -58,7 +58,7 @@ def load_config(app, test_config=None):
         BOT_TRAP_ENABLED=_env_bool("BOT_TRAP_ENABLED", default=True),
         # argon2-cffi's profile for coordinators' passwords (RFC 9106's second recommendation,
         # 64 MiB and 3 passes; argon2-cffi's default). The tests use "CHEAPEST".
-        PASSWORD_HASH_PROFILE="RFC_9106_LOW_MEMORY",
+        PASSWORD_HASH_PROFILE=os.environ.get("PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY"),
         ALLIES_PER_PAGE=50,
         BABEL_DEFAULT_LOCALE="pl",
         BABEL_DEFAULT_TIMEZONE="Europe/Warsaw",
