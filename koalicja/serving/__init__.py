@@ -76,8 +76,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
 
-from .extensions import db, limiter
-from .security import PANEL_BLUEPRINTS
+from ..extensions import db, limiter
+from ..security import PANEL_BLUEPRINTS
+from . import health
 
 EXTENSION = "koalicja.serving"
 access_log = logging.getLogger("koalicja.access")
@@ -412,7 +413,7 @@ def _fresh_form_started():
     """The bot trap's signed start time, as its form would write it now (koalicja.security)."""
     serving = current_app.extensions[EXTENSION]
     if serving.form_clock is None:
-        from .security import _clock
+        from ..security import _clock
 
         serving.form_clock = _clock()  # the same serializer the form uses, built once
     return serving.form_clock.dumps(time.time())
@@ -643,7 +644,7 @@ class _FormSigning:
         from itsdangerous import URLSafeTimedSerializer
         from werkzeug.http import dump_cookie
 
-        from .security import _clock
+        from ..security import _clock
 
         interface = app.session_interface
         field_name = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
@@ -964,21 +965,6 @@ def _compress(response):
 # ---- health and access log ---------------------------------------------------------------
 
 
-def health():
-    """200 when the database answers a query, 503 when it does not (for load balancers and monitors)."""
-    try:
-        db.session.execute(text("SELECT 1"))
-        db.session.rollback()
-        status, body = 200, {"status": "ok", "database": "ok"}
-    except SQLAlchemyError:
-        db.session.rollback()
-        status, body = 503, {"status": "error", "database": "unavailable"}
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 class _JsonLines(logging.Formatter):
     def format(self, record):
         return record.getMessage()
@@ -1048,7 +1034,7 @@ def init_app(app):
     app.extensions[EXTENSION] = Serving(app)
     app.view_functions["static"] = _static_view
     app.url_defaults(_fingerprint_static_urls)
-    app.add_url_rule("/zdrowie", endpoint="serving.health", view_func=limiter.exempt(health))
+    health.init_app(app)
     for endpoint, options in CACHED_PAGES.items():
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = cached_view(app.view_functions[endpoint], endpoint, options)
