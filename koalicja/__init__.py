@@ -10,7 +10,7 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 
-from . import cli, i18n, security, serving
+from . import cli, i18n, proxies, security, serving
 from . import htmx as htmx_helpers
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager
@@ -87,6 +87,7 @@ def create_app(test_config=None):
     security.init_app(app)
     serving.init_app(app)  # cached pages, static files, gzip, /zdrowie, access log (koalicja/serving.py)
     cli.init_app(app)
+    proxies.init_app(app)  # last: the outermost layer (TRUSTED_PROXIES, koalicja/proxies.py)
     return app
 
 

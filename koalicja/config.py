@@ -15,6 +15,13 @@ def _env_bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on", "tak"}
 
 
+def _env_count(name, default=0):
+    value = os.environ.get(name, "").strip() or str(default)
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number of 0 or more, not {value!r}.")
+    return int(value)
+
+
 def _development_secret_key(instance_path):
     """A per-checkout key kept in instance/, so e-mailed links survive a restart of `make run`."""
     key_file = Path(instance_path) / "dev-secret-key"
@@ -52,6 +59,8 @@ def load_config(app, test_config=None):
         SMTP_TIMEOUT=float(os.environ.get("SMTP_TIMEOUT", "15")),
         CONFIRM_TOKEN_MAX_AGE_DAYS=float(os.environ.get("CONFIRM_TOKEN_MAX_AGE_DAYS", "7")),
         PURGE_AFTER_DAYS=int(os.environ.get("PURGE_AFTER_DAYS", "14")),
+        # How many reverse proxies stand in front and set X-Forwarded-For/-Proto (koalicja/proxies.py).
+        TRUSTED_PROXIES=_env_count("TRUSTED_PROXIES"),
         RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         RATELIMIT_ENABLED=_env_bool("RATELIMIT_ENABLED", default=True),
         RATELIMIT_HEADERS_ENABLED=True,
