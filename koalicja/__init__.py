@@ -217,6 +217,21 @@ def _register_error_pages(app):
         app.logger.exception("database unavailable")
         return error_page(503, _l("Chwilowa przerwa"), _l("Baza danych jest chwilowo zajęta. Nic nie zostało utracone: spróbuj ponownie za chwilę."))
 
+    @app.errorhandler(OSError)
+    def storage_unavailable(error):
+        # A file that could not be written (a full disk, no permission): uploads.write_private_file
+        # has removed its temporary file, and the rollback drops what the request had changed.
+        db.session.rollback()
+        app.logger.exception("file could not be written")
+        return error_page(
+            503,
+            _l("Chwilowa przerwa"),
+            _l(
+                "Serwer nie mógł teraz zapisać pliku (np. zabrakło miejsca na dysku). Nic nie zostało zapisane. "
+                "Spróbuj ponownie później, a jeśli to się powtarza, napisz do osoby, która prowadzi serwis."
+            ),
+        )
+
     @app.errorhandler(500)
     def server_error(error):
         return error_page(500, _l("Coś poszło nie tak"), _l("Przepraszamy, wystąpił błąd. Spróbuj ponownie za chwilę."))

@@ -2,6 +2,8 @@
 outside static/ under random names."""
 import os
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
 import filetype
@@ -39,10 +41,48 @@ def upload_type(upload, allowed_types, max_bytes):
     return kind.mime
 
 
-def store_upload(upload, folder, extension):
-    """Save the upload in `folder` (readable by the app's user only) under a random name; returns the name."""
+def private_folder(folder):
+    """`folder`, created when missing as readable by the app's user only (0700, whatever the umask)."""
     folder = Path(folder)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not folder.is_dir():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+    return folder
+
+
+def write_private_file(path, write):
+    """Create `path` (readable by the app's user only, 0600) with what `write(file)` writes.
+
+    The bytes go to a temporary file in the same folder, flushed to disk, which then takes
+    the final name in one step (`os.replace`): a reader never sees half a file, and when the
+    write fails (a full disk, no permission) the temporary file is removed and the OSError
+    raised, so nothing is left behind. The app answers such an error with the 503 page.
+    """
+    path = Path(path)
+    folder = private_folder(path.parent)
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".part-", suffix=path.suffix)  # 0600
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def store_upload(upload, folder, extension):
+    """Save the upload in `folder` (readable by the app's user only) under a random name; returns the name.
+
+    Raises OSError (nothing left in the folder) when the file cannot be written.
+    """
     file_name = f"{secrets.token_urlsafe(24)}.{extension}"
-    upload.save(folder / file_name)
+
+    def copy(file):
+        upload.stream.seek(0)
+        shutil.copyfileobj(upload.stream, file)
+
+    write_private_file(Path(folder) / file_name, copy)
     return file_name
