@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, request
+from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -159,13 +159,39 @@ def _init_migrations(app):
 
 
 def _init_login(app):
-    from .panel.operations import load_coordinator
+    from flask_login import user_logged_out
+
+    from .panel.operations import end_sessions_on_logout, load_coordinator
 
     login_manager.init_app(app)
     login_manager.login_view = "panel.login"
     login_manager.login_message = _l("Zaloguj się, aby zobaczyć tę stronę.")
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_coordinator)
+    login_manager.unauthorized_handler(_login_needed)
+    user_logged_out.connect(end_sessions_on_logout, app)  # `Wyloguj` ends the session on the server
+
+
+def _login_needed():
+    """A panel page without a signed-in coordinator (never signed in, logged out, or signed out
+    by a password change elsewhere): to the login page, and afterwards back to a page a GET opens.
+
+    An htmx request gets `HX-Redirect` (a 302 would be followed by the XHR and the login page
+    swapped into a table row); its `next` is the page it was sent from (`HX-Current-URL`), not
+    the action's URL. A plain POST goes back to the page that sent the form (Referer), never to
+    the POST-only action, which would answer 405 after logging in.
+    """
+    flash(str(login_manager.login_message), login_manager.login_message_category)
+    if htmx:
+        back = security.local_page(htmx_helpers.current_url())
+    elif request.method in {"GET", "HEAD"}:
+        back = security.local_page(request.full_path.rstrip("?"))
+    else:
+        back = security.local_page(request.referrer)
+    login = url_for(login_manager.login_view, next=back or url_for("panel.index"))
+    if htmx:
+        return htmx_helpers.client_redirect(login, 401)
+    return redirect(login, 302 if request.method in {"GET", "HEAD"} else 303)
 
 
 def _register_error_pages(app):

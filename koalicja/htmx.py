@@ -5,7 +5,7 @@ merge several HX-Trigger events or pick between a page and its fragment. That is
 """
 import json
 
-from flask import redirect, render_template
+from flask import make_response, redirect, render_template, request
 
 from .extensions import htmx
 
@@ -38,6 +38,23 @@ def see_other(location):
     """POST/redirect/GET: a 303 makes the browser follow with GET."""
     return redirect(location, code=303)
 
+
+def client_redirect(location, status=200):
+    """A full page load of `location` for an htmx request (`HX-Redirect`).
+
+    A 3xx would be followed by the XHR itself and the page it leads to swapped into the
+    request's target (a whole login page inside a table row).
+    """
+    response = make_response("", status)
+    response.headers["HX-Redirect"] = location
+    response.vary.add("HX-Request")
+    return response
+
+
+def current_url():
+    """The address of the page an htmx request was sent from (`HX-Current-URL`), as the browser
+    sent it: absolute and not to be trusted (koalicja/security.py `local_page` checks it)."""
+    return request.headers.get("HX-Current-URL") if htmx else None
 
 
 def init_app(app):

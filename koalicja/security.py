@@ -1,9 +1,12 @@
 """Defences that every page shares: response headers, bot traps, per-address rate-limit keys."""
 import time
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from wtforms import HiddenField, StringField
 from wtforms.validators import ValidationError
 
@@ -124,4 +127,34 @@ def safe_local_path(target, default="/"):
         or any(ord(ch) < 33 or ord(ch) == 127 for ch in target)  # browsers drop tabs and newlines
     ):
         return default
+    return target
+
+
+def local_page(url):
+    """`url` (absolute or a path) as a path on this site that a GET opens, else None.
+
+    For the `next` of the login page: the page a coordinator was on (htmx's `HX-Current-URL`,
+    a form's Referer). Never another site (only this site's host or BASE_URL's), never a path
+    `safe_local_path` refuses, and never a POST-only action, which would end on a 405.
+    """
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc:
+        site_hosts = {request.host.lower(), urlsplit(current_app.config["BASE_URL"]).netloc.lower()}
+        if parts.scheme not in {"http", "https"} or parts.netloc.lower() not in site_hosts:
+            return None
+    path = parts.path or "/"
+    target = safe_local_path(f"{path}?{parts.query}" if parts.query else path, default=None)
+    if target is None:
+        return None
+    try:
+        current_app.create_url_adapter(request).match(path, method="GET")
+    except RequestRedirect:
+        pass  # a missing trailing slash: the GET still arrives
+    except HTTPException:
+        return None  # no such page, or one that only takes a POST
     return target

@@ -55,7 +55,31 @@ def set_password(coordinator, password):
         raise ValueError(f"password shorter than {MIN_PASSWORD_LENGTH} characters")
     hasher, _unknown_user_hash = _hashing()
     coordinator.password_hash = hasher.hash(password)
+    _rotate_session_token(coordinator)
+
+
+def _rotate_session_token(coordinator):
+    """Every session carries the token in its signed cookie (`Coordinator.get_id`); a new token
+    makes `load_coordinator` refuse all of them, copies of the cookie included."""
     coordinator.session_token = secrets.token_hex(16)
+
+
+def end_sessions(coordinator):
+    """`Wyloguj`: the session ends on the server, not only in this browser.
+
+    The session lives in a signed cookie kept by the browser, so clearing it there leaves any
+    copy of it valid; a new session token refuses every copy. Connected to Flask-Login's
+    `user_logged_out` (koalicja/__init__.py), so every `logout_user()` does it. A coordinator
+    signed in on two devices is signed out on both: one token per account.
+    """
+    if not isinstance(coordinator, Coordinator):
+        return  # nobody was signed in (an ended session posting `Wyloguj` again)
+    _rotate_session_token(coordinator)
+    db.session.commit()
+
+
+def end_sessions_on_logout(_app, user=None, **_extra):
+    end_sessions(user)
 
 
 def authenticate(email, password):
@@ -137,7 +161,7 @@ def invite_coordinator(email, name, coalitions, is_admin, by):
 
 def send_password_link(coordinator, by):
     """A forgotten password: a new link, valid once, that also ends every open session."""
-    coordinator.session_token = secrets.token_hex(16)
+    _rotate_session_token(coordinator)
     record(AuditAction.COORDINATOR, _("Nowy link do ustawienia hasła: %(name)s", name=coordinator.name),
            subject=coordinator, coordinator=by)
     _queue_password_link(coordinator, by, first_time=False)
@@ -170,7 +194,7 @@ def update_coordinator(coordinator, name, coalitions, is_admin, active, by):
     coordinator.coalitions = list(coalitions)
     coordinator.is_admin = is_admin
     if coordinator.active and not active:
-        coordinator.session_token = secrets.token_hex(16)  # signed out everywhere at once
+        _rotate_session_token(coordinator)  # signed out everywhere at once
     coordinator.active = active
     after = _describe_roles(coordinator)
     if before != after:
