@@ -1,5 +1,8 @@
 """Fill a database for the benchmark: 20 000 approved allies, 3 000 in the queue, 30 events, 2 000 registrations.
 
+Two smaller coalitions (300 and 120 allies) sit beside the measured one, so that the
+coalitions index `/` is a real list (with one coalition it only redirects).
+
     python -m bench.seed DATABASE_URL        (the schema is created with Alembic first)
 
 Rows go in with bulk INSERTs (a few seconds on either database). The search and sort keys
@@ -31,6 +34,11 @@ EVENTS = 30
 REGISTRATIONS = 2_000
 GALA_REGISTRATIONS = 1_000  # on the event the benchmark opens; the rest spread over the others
 BIG_EVENT_SLUG = "gala"
+# (slug, name, allies): the other coalitions of the index page.
+OTHER_COALITIONS = [
+    ("reintegracja", "Koalicja na rzecz reintegracji społeczno-zawodowej", 300),
+    ("wiecbork", "Porozumienie partnerskie dla Więcborka", 120),
+]
 
 FIRST_NAMES = (
     "Anna Maria Katarzyna Małgorzata Agnieszka Barbara Ewa Krystyna Elżbieta Zofia Joanna Magdalena Łucja "
@@ -193,6 +201,18 @@ def seed(app):
         for chunk in range(0, len(approved), 5_000):
             db.session.execute(insert(Signature), approved[chunk : chunk + 5_000])
         db.session.execute(insert(Signature), queue)
+        first_number = ALLIES + QUEUE + 1
+        for other_slug, other_name, other_allies in OTHER_COALITIONS:
+            other = Coalition(slug=other_slug, name=other_name, organiser="Fundacja Benchmarkowa",
+                              description="Partnerstwo organizacji, instytucji i samorządu.",
+                              contact_email=f"{other_slug}@example.org")
+            other_declaration = Declaration(coalition=other, title=f"Deklaracja: {other_name}",
+                                            body="Deklarujemy wolę współpracy.\n\n1. Wspólne działania.\n2. Wymiana wiedzy.")
+            db.session.add_all([other, other_declaration])
+            db.session.flush()
+            db.session.execute(insert(Signature), _signature_rows(
+                other_declaration.id, coordinator.id, other_allies, SignatureStatus.APPROVED, first_number, now, rng))
+            first_number += other_allies
         db.session.execute(insert(Event), _events(coalition.id, now))
         db.session.commit()
         event_ids = [event.id for event in db.session.scalars(db.select(Event).order_by(Event.id))]
@@ -206,7 +226,8 @@ def seed(app):
                 connection.exec_driver_sql("ANALYZE")
         db.session.remove()
         db.engine.dispose()
-    return {"allies": ALLIES, "queue": QUEUE, "events": EVENTS, "registrations": REGISTRATIONS}
+    return {"allies": ALLIES, "queue": QUEUE, "events": EVENTS, "registrations": REGISTRATIONS,
+            "other coalitions": len(OTHER_COALITIONS)}
 
 
 def main(database_url):
