@@ -70,13 +70,28 @@ def create_coordinator_command(email, name, password, admin, slugs):
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between checks with --watch.")
 @with_appcontext
 def send_mail_command(watch, interval):
-    """Deliver queued e-mails from the outbox."""
+    """Deliver every queued e-mail that is due, in batches (MAIL_BATCH_SIZE per connection).
+
+    Several of these may run at once, one on each app server: each message goes out once.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .mail.operations import deliver_due
 
     while True:
-        report = deliver_due()
-        if report.sent or report.deferred or report.failed or not watch:
-            click.echo(f"Wysłane: {report.sent}, do ponowienia: {report.deferred}, nieudane: {report.failed}")
+        try:
+            report = deliver_due()
+        except SQLAlchemyError as error:
+            if not watch:
+                raise
+            # The database went away (restart, failover): try again at the next round.
+            db.session.rollback()
+            current_app.logger.warning("send-mail: database unavailable, trying again: %s", error)
+        else:
+            if report.sent or report.deferred or report.failed or not watch:
+                click.echo(f"Wysłane: {report.sent}, do ponowienia: {report.deferred}, nieudane: {report.failed}")
+            if report.unreachable:
+                click.echo("Serwer poczty nie odpowiada: reszta wiadomości czeka na następną próbę.", err=True)
         if not watch:
             return
         db.session.remove()
@@ -107,14 +122,34 @@ def purge_command(days):
 
 
 @click.command("backup")
-@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.argument("path", type=click.Path(writable=True))
 @with_appcontext
 def backup_command(path):
-    """Consistent copy of the database while the app runs (SQLite online backup; pg_dump for PostgreSQL)."""
-    from .backup import BackupError, backup_database
+    """One archive (.tar.gz, 0600) with the database and the uploaded scans and logos, consistent
+    while the app runs (SQLite online backup; pg_dump for PostgreSQL). PATH: a file, or a folder
+    for a dated name (koalicja-RRRRMMDD-GGMMSS.tar.gz)."""
+    from .backup import BackupError, create_backup
 
     try:
-        click.echo(backup_database(path))
+        click.echo(create_backup(path))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that holds data and folders that hold files.")
+@with_appcontext
+def restore_command(path, force):
+    """Bring a backup archive back: the database and the scans and logos (stop the app first).
+
+    Refuses a database that already holds data, or folders that hold files, unless --force:
+    then the database is replaced by the backup's and the folders keep only the backup's files.
+    """
+    from .backup import BackupError, restore_backup
+
+    try:
+        click.echo(restore_backup(path, force=force))
     except BackupError as error:
         raise click.ClickException(str(error)) from None
 
@@ -128,6 +163,7 @@ def init_app(app):
         expire_holds_command,
         purge_command,
         backup_command,
+        restore_command,
     )
     for command in commands:
         app.cli.add_command(command)

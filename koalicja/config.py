@@ -51,6 +51,10 @@ def load_config(app, test_config=None):
         SCAN_MAX_BYTES=int(os.environ.get("SCAN_MAX_BYTES", str(10 * 1024 * 1024))),
         MAIL_FROM=os.environ.get("MAIL_FROM", "Koalicja <koalicja@localhost>"),
         MAIL_MAX_ATTEMPTS=int(os.environ.get("MAIL_MAX_ATTEMPTS", "12")),
+        # send-mail takes this many messages at a time, over one SMTP connection, and holds them
+        # for at most MAIL_CLAIM_SECONDS (renewed while it works) before another sender may.
+        MAIL_BATCH_SIZE=int(os.environ.get("MAIL_BATCH_SIZE", "100")),
+        MAIL_CLAIM_SECONDS=int(os.environ.get("MAIL_CLAIM_SECONDS", "300")),
         SMTP_HOST=smtp_host,
         SMTP_PORT=int(os.environ.get("SMTP_PORT", "587")),
         SMTP_USER=os.environ.get("SMTP_USER", ""),
@@ -61,9 +65,16 @@ def load_config(app, test_config=None):
         PURGE_AFTER_DAYS=int(os.environ.get("PURGE_AFTER_DAYS", "14")),
         # How many reverse proxies stand in front and set X-Forwarded-For/-Proto (koalicja/proxies.py).
         TRUSTED_PROXIES=_env_count("TRUSTED_PROXIES"),
+        # Limits and the login lock-out are counted here; several processes must share one
+        # storage (redis://…), or each counts on its own (check_shared_limits below).
         RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         RATELIMIT_ENABLED=_env_bool("RATELIMIT_ENABLED", default=True),
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis down: each process counts in its own memory until Redis answers again (checked
+        # again with growing pauses), so signing and logging in go on and are still limited,
+        # per process. Any other storage error lets the request through and is logged.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
         BOT_TRAP_ENABLED=_env_bool("BOT_TRAP_ENABLED", default=True),
         # argon2-cffi's profile for coordinators' passwords (RFC 9106's second recommendation,
         # 64 MiB and 3 passes; argon2-cffi's default). The tests use "CHEAPEST".
@@ -94,6 +105,12 @@ def load_config(app, test_config=None):
     app.config["SESSION_COOKIE_SECURE"] = https
     app.config["REMEMBER_COOKIE_SECURE"] = https
 
+    storage = app.config["RATELIMIT_STORAGE_URI"]
+    if storage.startswith(("redis://", "rediss://", "redis+unix://")) and "RATELIMIT_STORAGE_OPTIONS" not in app.config:
+        # An unreachable Redis must not hold a request for long: fail fast, then fall back.
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    check_shared_limits(app.config, int(os.environ.get(WEB_WORKERS_VARIABLE) or 1))
+
     if not app.config["SECRET_KEY"]:
         if app.config["KOALICJA_ENV"] in {"development", "testing"} or app.testing:
             app.config["SECRET_KEY"] = _development_secret_key(instance)
@@ -103,3 +120,25 @@ def load_config(app, test_config=None):
                 "`export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')`. "
                 "For local development run `make run` (it sets KOALICJA_ENV=development)."
             )
+
+
+# Set by koalicja/gunicorn_conf.py (on_starting) to the number of gunicorn workers.
+WEB_WORKERS_VARIABLE = "KOALICJA_WEB_WORKERS"
+
+
+def check_shared_limits(config, workers):
+    """Production refuses to count limits in each worker's memory when there are several workers.
+
+    With `memory://` every gunicorn worker keeps its own counts: two workers let through twice
+    the signings, and twice the password guesses before the lock-out. Raises ConfigError.
+    """
+    if workers <= 1 or config.get("KOALICJA_ENV") != "production" or not config.get("RATELIMIT_ENABLED"):
+        return
+    if not str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        return
+    raise ConfigError(
+        f"RATELIMIT_STORAGE_URI is memory:// but gunicorn runs {workers} workers: each would count "
+        "signings and login attempts on its own, so the limits and the login lock-out would let "
+        f"{workers} times as much through. Set RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0 "
+        "(Debian's redis-server; the same Redis for every app server), or run one worker (GUNICORN_WORKERS=1)."
+    )

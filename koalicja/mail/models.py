@@ -27,6 +27,10 @@ class OutboxMessage(db.Model):
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     template: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
+    # The sender delivering it now ("host:pid:random", koalicja/mail/operations.py), empty when
+    # none. While claimed, next_attempt_at is the end of the claim's lease: a sender that dies
+    # holds its messages only until then, and any other sender takes them over.
+    claimed_by: Mapped[str] = mapped_column(String(80), default="")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,11 @@ e-mail are committed together or not at all; delivery runs apart from the reques
 retries with back-off, so an SMTP outage delays mail but never loses it.
 """
 import base64
+import os
+import secrets
 import smtplib
+import socket
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
@@ -108,6 +112,8 @@ class DeliveryReport:
     sent: int = 0
     deferred: int = 0
     failed: int = 0
+    # True when the server could not be reached at all: the rest waits for the next run.
+    unreachable: bool = False
 
 
 def _count_for_announcement(row, column):
@@ -122,6 +128,7 @@ def _count_for_announcement(row, column):
 def _record_failure(row, error, report, permanent=False):
     row.attempts += 1
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    row.claimed_by = ""
     if permanent or row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         row.status = OutboxStatus.FAILED
         _count_for_announcement(row, "failed_count")
@@ -131,44 +138,145 @@ def _record_failure(row, error, report, permanent=False):
         report.deferred += 1
 
 
-def deliver_due(limit=200):
-    """Send what is due now; each outcome is committed at once, so nothing is sent twice."""
-    config = current_app.config
-    report = DeliveryReport()
-    rows = db.session.scalars(
+def _record_sent(row, report):
+    row.status = OutboxStatus.SENT
+    row.sent_at = utcnow()
+    row.attempts += 1
+    row.claimed_by = ""
+    _count_for_announcement(row, "sent_count")
+    report.sent += 1
+
+
+# ---- several senders at once -------------------------------------------------------------
+#
+# Every app server may run its own `send-mail --watch`. A sender first *claims* a batch of due
+# messages in one short transaction: it writes its name into `claimed_by` and moves
+# `next_attempt_at` to the end of a lease (MAIL_CLAIM_SECONDS), so the rows are no longer due
+# for anyone else. On PostgreSQL the claim reads the due rows with `FOR UPDATE SKIP LOCKED`:
+# two senders claiming at the same moment get different rows and never wait for each other.
+# On SQLite the claim is one UPDATE statement, which runs under the database's write lock.
+# Then the sender delivers its batch outside any lock, committing each outcome (sent, retry
+# later, failed) as it goes, which ends the claim of that message. A sender that dies keeps its
+# unfinished messages only until the lease ends; then the next sender takes them (at most the
+# one message in flight at the moment of death can go out twice: the server may have taken it
+# before the outcome was written). A long batch renews its lease before it runs out.
+
+
+def _sender_name():
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _due_now(now):
+    return (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now)
+
+
+def _claim_due(sender, batch_size, lease):
+    """Claim up to `batch_size` due messages for `sender`; returns them, oldest first."""
+    db.session.commit()  # the claim is a transaction of its own
+    now = utcnow()
+    due = select(OutboxMessage.id).where(_due_now(now)).order_by(OutboxMessage.id).limit(batch_size)
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()), _due_now(now))
+        .values(claimed_by=sender, next_attempt_at=now + lease)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    db.session.commit()
+    if not claimed:
+        return []
+    return db.session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= utcnow())
+        .where(OutboxMessage.id.in_(claimed), OutboxMessage.claimed_by == sender)
         .order_by(OutboxMessage.id)
-        .limit(limit)
+        .execution_options(populate_existing=True)
     ).all()
-    if not rows:
-        return report
+
+
+def _renew_claim(rows, sender, lease):
+    """Extend the lease of the messages still to send; returns those still ours."""
+    ids = [row.id for row in rows]
+    kept = set(
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == sender, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(next_attempt_at=utcnow() + lease)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    db.session.commit()
+    return [row for row in rows if row.id in kept]
+
+
+def _lease(config):
+    return timedelta(seconds=config["MAIL_CLAIM_SECONDS"])
+
+
+def _deliver_batch(rows, sender, config, report):
+    """Send one claimed batch over one connection; each outcome is committed at once."""
+    lease = _lease(config)
+    renew_at = time.monotonic() + lease.total_seconds() / 2
     handled = set()
     try:
         with BACKENDS[config["MAIL_BACKEND"]](config) as backend:
-            for row in rows:
+            for index, row in enumerate(rows):
+                if row.id in handled:
+                    continue
+                if time.monotonic() >= renew_at:
+                    still_ours = {r.id for r in _renew_claim(rows[index:], sender, lease)}
+                    handled.update(r.id for r in rows[index:] if r.id not in still_ours)
+                    renew_at = time.monotonic() + lease.total_seconds() / 2
+                    if row.id in handled:
+                        continue
                 try:
-                    backend.send(compose(row, config), row.id)
-                except smtplib.SMTPResponseException as error:
-                    _record_failure(row, error, report, permanent=500 <= error.smtp_code < 600)
-                except smtplib.SMTPRecipientsRefused as error:
+                    message = compose(row, config)
+                except Exception as error:  # noqa: BLE001 (this message is broken, not the server)
+                    current_app.logger.warning("Outbox message %s cannot be composed: %r", row.id, error)
                     _record_failure(row, error, report, permanent=True)
-                except (smtplib.SMTPException, OSError) as error:
-                    _record_failure(row, error, report)
                 else:
-                    row.status = OutboxStatus.SENT
-                    row.sent_at = utcnow()
-                    row.attempts += 1
-                    _count_for_announcement(row, "sent_count")
-                    report.sent += 1
+                    try:
+                        backend.send(message, row.id)
+                    except smtplib.SMTPResponseException as error:
+                        _record_failure(row, error, report, permanent=500 <= error.smtp_code < 600)
+                    except smtplib.SMTPRecipientsRefused as error:
+                        _record_failure(row, error, report, permanent=True)
+                    except (smtplib.SMTPException, OSError) as error:
+                        _record_failure(row, error, report)
+                    except Exception as error:  # noqa: BLE001 (e.g. an address the server's encoding refuses)
+                        current_app.logger.warning("Outbox message %s cannot be sent: %r", row.id, error)
+                        _record_failure(row, error, report, permanent=True)
+                    else:
+                        _record_sent(row, report)
                 handled.add(row.id)
                 db.session.commit()
     except (smtplib.SMTPException, OSError) as error:
-        # The server could not be reached at all: every message waits for the next try.
+        # The server could not be reached at all: every message of the batch waits for the next try.
+        db.session.rollback()
+        report.unreachable = True
         for row in rows:
             if row.id not in handled:
                 _record_failure(row, error, report)
         db.session.commit()
+
+
+def deliver_due(batch_size=None):
+    """Send everything that is due now, `batch_size` messages (MAIL_BATCH_SIZE) per connection.
+
+    Safe to run in several processes at once (see "several senders" above). Stops early
+    only when the mail server cannot be reached: then the messages left wait for the next run.
+    """
+    config = current_app.config
+    batch_size = batch_size or config["MAIL_BATCH_SIZE"]
+    sender = _sender_name()
+    report = DeliveryReport()
+    while not report.unreachable:
+        rows = _claim_due(sender, batch_size, _lease(config))
+        if not rows:
+            break
+        _deliver_batch(rows, sender, config, report)
     return report
 
 
