@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test translations messages browser postgresql wrk screenshots bench scan clean
+.PHONY: run test install install-test translations messages browser postgresql redis wrk screenshots bench scan clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,15 @@ postgresql:
 	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
 	else echo "Brak PostgreSQL: zainstaluj pakiet 'postgresql' (sudo apt-get install postgresql), inaczej testy na PostgreSQL zostaną pominięte."; fi
 
+# Debian's redis-server for the tests of limits shared by several workers and servers (each
+# test starts its own throw-away server on 127.0.0.1); installed with apt when we are root.
+redis:
+	@if command -v redis-server >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
+	else echo "Brak Redisa: zainstaluj pakiet 'redis-server' (sudo apt-get install redis-server), inaczej testy z Redisem zostaną pominięte."; fi
+
 # One pytest worker per core (pytest-xdist); each starts its own PostgreSQL and SMTP server.
-test: install-test browser postgresql
+test: install-test browser postgresql redis
 	$(BIN)/python -m pytest -q -n auto
 
 screenshots: install-test browser
