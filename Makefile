@@ -76,8 +76,10 @@ scan: install-test
 	@command -v wapiti >/dev/null || (apt-get update -qq && apt-get install -y -qq wapiti >/dev/null)
 	$(BIN)/python -m tests.security_scan
 
-# Load test against bare Flask (bench/README.md): wrk and PostgreSQL from Debian, installed with
-# apt when we are root. BENCH_DATABASES="sqlite" (or "postgresql") limits it to one database.
+# Load test against bare Flask and the minimal signing app, alone and through the kit's nginx
+# (bench/README.md): wrk, PostgreSQL and nginx from Debian, installed with apt when we are root.
+# BENCH_DATABASES="sqlite" (or "postgresql") limits it to one database; BENCH_FLAGS passes more
+# options to bench/run.py (e.g. --no-proxy, --only WORD, --keep).
 wrk:
 	@if command -v wrk >/dev/null; then :; \
 	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
@@ -85,8 +87,14 @@ wrk:
 
 BENCH_DATABASES ?= postgresql sqlite
 
-bench: install wrk postgresql
-	$(BIN)/python -m bench.run $(foreach database,$(BENCH_DATABASES),--database $(database))
+BENCH_FLAGS ?=
+
+# The nginx phase renders the kit with tests/nginx.py, hence the test dependencies.
+bench: install-test wrk postgresql
+	@if [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
+	else echo "Brak nginx: zainstaluj pakiet 'nginx' (sudo apt-get install nginx), inaczej pomiar przez nginx się nie odbędzie."; fi
+	$(BIN)/python -m bench.run $(foreach database,$(BENCH_DATABASES),--database $(database)) $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info
