@@ -39,7 +39,6 @@ ENV = {
     "PUBLIC_CACHE_MAX_AGE": str(MAX_AGE),
     "TRUSTED_PROXIES": "1",
     "RATELIMIT_ENABLED": "true",
-    "ACCESS_LOG": "true",
 }
 PUBLIC_PAGES = ["/", f"/{DEMO_SLUG}/", f"/{DEMO_SLUG}/sojusznicy", f"/{DEMO_SLUG}/wydarzenia"]
 SIGN_FORM = f"/{DEMO_SLUG}/podpisz"
