@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test translations messages browser postgresql redis wrk screenshots bench scan clean
+.PHONY: run test install install-test translations messages browser postgresql redis nginx wrk screenshots bench scan clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,8 +64,15 @@ redis:
 	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
 	else echo "Brak Redisa: zainstaluj pakiet 'redis-server' (sudo apt-get install redis-server), inaczej testy z Redisem zostaną pominięte."; fi
 
+# Debian's nginx for the tests of the deploy/nginx/ kit (each test module runs its own private
+# nginx on 127.0.0.1, never the system's); installed with apt when we are root.
+nginx:
+	@if [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
+	else echo "Brak nginx: zainstaluj pakiet 'nginx' (sudo apt-get install nginx), inaczej testy konfiguracji nginx zostaną pominięte."; fi
+
 # One pytest worker per core (pytest-xdist); each starts its own PostgreSQL and SMTP server.
-test: install-test browser postgresql redis
+test: install-test browser postgresql redis nginx
 	$(BIN)/python -m pytest -q -n auto
 
 screenshots: install-test browser
