@@ -97,10 +97,7 @@ BENCH_DATABASES ?= postgresql sqlite
 BENCH_FLAGS ?=
 
 # The nginx phase renders the kit with tests/nginx.py, hence the test dependencies.
-bench: install-test wrk postgresql
-	@if [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
-	else echo "Brak nginx: zainstaluj pakiet 'nginx' (sudo apt-get install nginx), inaczej pomiar przez nginx się nie odbędzie."; fi
+bench: install-test wrk postgresql nginx
 	$(BIN)/python -m bench.run $(foreach database,$(BENCH_DATABASES),--database $(database)) $(BENCH_FLAGS)
 
 clean:
