@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from koalicja import create_app
 from koalicja.declarations.models import Coalition
 from koalicja.extensions import db
 from koalicja.panel.models import AuditEntry
@@ -100,6 +101,7 @@ def app_config(disk):
         "LOGO_FOLDER": str(disk.root / "logos"),
         "SCAN_MAX_BYTES": 50_000,
         "MAX_CONTENT_LENGTH": 200_000,
+        "HEALTH_MIN_FREE_BYTES": 64 * 1024,  # the scans and logos sit on a 256 KiB tmpfs (when root)
     }
 
 
@@ -205,3 +207,76 @@ def test_a_logo_on_a_full_disk_answers_503_and_changes_nothing(app, client, admi
         coalition_row = db.session.scalar(select(Coalition).where(Coalition.slug == coalition))
         assert coalition_row.name == "Koalicja na rzecz sąsiedztw" and not coalition_row.logo
         assert audit_count() == audits_before
+
+
+# ---- /zdrowie: a database that cannot be written, a disk nearly full ---------------------------
+
+
+def health(app):
+    response = app.test_client().get("/zdrowie")
+    assert response.headers["Cache-Control"] == "no-store"
+    return response.status_code, response.json
+
+
+def test_health_is_ok_when_the_database_takes_writes_and_the_disk_has_room(app):
+    assert health(app) == (200, {"status": "ok", "database": "ok"})
+
+
+def read_only_variants(app, request, tmp_path):
+    """Apps that see the test's database as read-only: PostgreSQL's default_transaction_read_only
+    (as on a standby); SQLite opened read-only (what SQLite does with a file it may not write:
+    `mode=ro`, and for a user other than root, the file chmod 0444 — root writes it anyway)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
+        cluster = request.getfixturevalue("postgresql")
+        name = url.rsplit("/", 1)[1]
+        cluster._admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        with app.app_context():
+            db.engine.dispose()  # new connections get the setting
+        yield "default_transaction_read_only", app
+        cluster._admin(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+        with app.app_context():
+            db.engine.dispose()
+        return
+    path = url.removeprefix("sqlite:///")
+    variants = [("mode=ro", f"sqlite:///file:{path}?mode=ro&uri=true")]
+    if os.geteuid() != 0:
+        variants.append(("chmod 0444", url))
+    for label, variant_url in variants:
+        if label == "chmod 0444":
+            os.chmod(path, 0o444)
+        other = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": variant_url, **{
+            key: app.config[key] for key in ("SCAN_FOLDER", "LOGO_FOLDER", "HEALTH_MIN_FREE_BYTES")}})
+        try:
+            yield label, other
+        finally:
+            with other.app_context():
+                db.engine.dispose()
+            os.chmod(path, 0o644)
+
+
+def test_health_is_503_when_the_database_is_read_only(app, request, tmp_path):
+    seen = []
+    for label, read_only in read_only_variants(app, request, tmp_path):
+        status, body = health(read_only)
+        assert (status, body) == (503, {"status": "error", "database": "read-only"}), label
+        seen.append(label)
+    assert seen
+    assert health(app)[0] == 200  # writable again
+
+
+def test_health_is_503_when_the_disk_is_nearly_full(app, disk):
+    if disk.mounted:  # a real 256 KiB file system holding the scans and logos
+        app.config["HEALTH_MIN_FREE_BYTES"] = 128 * 1024
+        assert health(app)[0] == 200
+        disk.fill()
+    else:  # without our own file system: a threshold above what the disk has free
+        app.config["HEALTH_MIN_FREE_BYTES"] = shutil.disk_usage(disk.root).free + (1 << 30)
+    assert health(app) == (503, {"status": "error", "database": "ok", "disk": "nearly-full"})
+
+
+def test_the_free_space_threshold_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("HEALTH_MIN_FREE_BYTES", "12345")
+    other = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    assert other.config["HEALTH_MIN_FREE_BYTES"] == 12345
+    assert create_app({"TESTING": True, "SECRET_KEY": "x", "HEALTH_MIN_FREE_BYTES": 7}).config["HEALTH_MIN_FREE_BYTES"] == 7
