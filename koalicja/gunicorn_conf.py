@@ -20,6 +20,8 @@ file. Put gunicorn behind a TLS-terminating proxy (nginx, Caddy) on the same mac
 - Error log on stderr [GUNICORN_LOG_LEVEL=info]: starts, stops, killed workers.
 - Database: with SQLite all workers share one file (WAL); with several servers use
   PostgreSQL (DATABASE_URL). Each worker's pool: up to 5+10 connections.
+- Rate limits [RATELIMIT_STORAGE_URI]: with more than one worker, production refuses to
+  start while the limits are counted in each worker's memory (memory://); use Redis.
 - Memory [GUNICORN_PRELOAD=true]: the app is loaded once in the master and shared by the
   workers; each worker then adds only what it allocates itself (bench/README.md).
 """
@@ -60,6 +62,22 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # write) instead of each importing everything again. Nothing connects to the database while
 # loading, and post_fork() gives each worker fresh connection pools anyway.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() not in ("0", "false", "no")
+
+
+def on_starting(server):
+    """Refuse to start when the workers could not share the rate limits (koalicja/config.py).
+
+    Runs in the master after a preloaded app is loaded and before any worker: the app is
+    checked here with the real number of workers (a `-w` on the command line included), and
+    workers that load the app themselves (GUNICORN_PRELOAD=false) read it from the environment.
+    """
+    from koalicja.config import WEB_WORKERS_VARIABLE, check_shared_limits
+
+    os.environ[WEB_WORKERS_VARIABLE] = str(server.cfg.workers)
+    app = server.app.callable  # the preloaded app, None without preloading
+    config = getattr(app, "config", None)
+    if config is not None and "KOALICJA_ENV" in config:
+        check_shared_limits(config, server.cfg.workers)  # ConfigError: gunicorn prints it and exits 1
 
 
 def pre_fork(server, worker):
