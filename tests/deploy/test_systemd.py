@@ -141,3 +141,14 @@ def test_the_environment_template_names_every_variable_the_app_reads():
     # and the required ones are set, not commented out
     for name in ("KOALICJA_ENV", "SECRET_KEY", "DATABASE_URL", "BASE_URL", "RATELIMIT_STORAGE_URI", "TRUSTED_PROXIES", "SMTP_HOST"):
         assert re.search(rf"^{name}=\S", template, flags=re.MULTILINE), name
+
+
+def test_the_admin_command_runs_flask_as_the_units_do():
+    """deploy/bin/koalicja: the same user, folder and environment file as every unit."""
+    script = PROJECT / "deploy" / "bin" / "koalicja"
+    assert subprocess.run(["sh", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    unit = (UNITS / "koalicja-mail.service").read_text()
+    for value in ("koalicja", "/srv/koalicja", "/etc/koalicja/koalicja.env"):
+        assert value in unit and value in text, value
+    assert "/srv/koalicja/.venv/bin/flask --app app" in text
