@@ -1,9 +1,20 @@
 """Events and registrations: capacity, waiting list, holds, approval, check-in.
 
-Capacity is enforced inside the database transaction: every change to an event's places
-first bumps `event.lock_version` with an UPDATE. On PostgreSQL that locks the event row;
-on SQLite it takes the database write lock. Places are counted only after that, so two
-registrations can never both see the last free place.
+Every operation here that changes a registration's state or an event's places follows the
+locking rule of koalicja/locking.py, with the event as the lock of both:
+
+1. `lock(Event, id)` first (PostgreSQL: the event row `FOR UPDATE`; SQLite: the database's
+   write lock, `BEGIN IMMEDIATE`), so that every writer of this event's places queues here;
+2. then read again what it acts on (the registration loaded by the view, or from a link, is
+   read afresh) and count places only now, so two requests never both see the last place or
+   both act on one state;
+3. decide; when the change no longer applies (already approved, cancelled, rejected …)
+   `refuse(...)` with a `NoLongerApplies` error whose message says what happened: nothing is
+   written, mailed or logged;
+4. write, queue the e-mails and the audit entry, commit: all in the one transaction.
+
+A lock that finds nothing to do writes nothing, so it leaves the data version (and with it
+every cached page and ETag) alone: `expire_holds` locks only events that have a hold to end.
 """
 import secrets
 from dataclasses import dataclass
@@ -11,12 +22,13 @@ from datetime import timedelta
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, true, update
+from sqlalchemy import exists, func, select, true
 
 from ..declarations.models import Declaration
 from ..declarations.operations import privacy_notice_text
 from ..exports import csv_document
 from ..extensions import db
+from ..locking import NoLongerApplies, lock, refuse
 from ..mail.addresses import mailbox_key
 from ..panel.audit import AuditAction, record
 from ..signatures.models import Signature, SignatureStatus
@@ -54,6 +66,76 @@ class RegistrationRefused(Exception):
     def __init__(self, reason):
         super().__init__(reason)
         self.reason = reason
+
+
+# ---- changes that no longer apply -------------------------------------------------------
+
+
+class RegistrationNoLongerApplies(NoLongerApplies):
+    """A change to a registration that its current state does not allow any more.
+
+    `registration` is the row as it is now (None when it was deleted meanwhile).
+    """
+
+    message = _l("To zgłoszenie nie czeka już na tę zmianę.")
+
+    def __init__(self, registration=None, message=None):
+        super().__init__(message)
+        self.registration = registration
+
+
+class RegistrationDecisionNotAllowed(RegistrationNoLongerApplies):
+    message = _l("To zgłoszenie nie czeka na akceptację.")
+
+
+class RegistrationNotActive(RegistrationNoLongerApplies):
+    """A cancellation of a registration that is not active any more."""
+
+
+class LinkUsed(RegistrationNoLongerApplies):
+    """A confirmation link that was used already (or whose registration moved on)."""
+
+    message = _l("Ten link został już użyty.")
+
+
+class EventNoLongerApplies(NoLongerApplies):
+    """A change to an event that its current state does not allow any more."""
+
+
+class AttendanceAlreadySet(RegistrationNoLongerApplies):
+    pass
+
+
+class EventCancelledMeanwhile(RegistrationNoLongerApplies):
+    """The registration's event was cancelled: nothing more happens to its registrations."""
+
+    message = _l("To wydarzenie zostało odwołane.")
+
+
+# What happened to a registration, said to whoever wanted to change it afterwards.
+_REGISTRATION_STATE_MESSAGES = {
+    RegistrationStatus.CONFIRMED: _l("To zgłoszenie zostało już przyjęte."),
+    RegistrationStatus.REJECTED: _l("To zgłoszenie zostało już odrzucone."),
+    RegistrationStatus.CANCELLED: _l("To zgłoszenie zostało już anulowane."),
+    RegistrationStatus.EXPIRED: _l("To zgłoszenie wygasło: czas na potwierdzenie minął."),
+}
+_REGISTRATION_GONE = _l("Tego zgłoszenia już nie ma: zostało usunięte.")
+
+
+def _refuse_registration(error_class, registration, message=None):
+    """Roll back and raise `error_class`, saying what happened to `registration`."""
+    if registration is None:
+        message = _REGISTRATION_GONE
+    elif message is None:
+        message = _REGISTRATION_STATE_MESSAGES.get(registration.status)
+    refuse(error_class(registration, message))
+
+
+def _lock_event_of(registration):
+    """The registration's event, locked; then the registration read again after the lock
+    (None when it was deleted meanwhile). Nothing read before the lock is trusted."""
+    event = lock(Event, registration.event_id)
+    return event, db.session.get(Registration, registration.id, populate_existing=True)
 
 
 # ---- reading -----------------------------------------------------------------------------
@@ -193,17 +275,18 @@ def attended_events(email_keys, coalition_condition=None):
 # ---- changing places (always under the event lock) ----------------------------------------
 
 
-def _lock(event):
-    db.session.execute(update(Event).where(Event.id == event.id).values(lock_version=Event.lock_version + 1))
+def _stale_hold(now):
+    """A place held for a confirmation that did not come in time."""
+    return (
+        Registration.status.in_((RegistrationStatus.PENDING, RegistrationStatus.OFFERED))
+        & (Registration.hold_expires_at < now)
+    )
 
 
 def _expire_stale_holds(event, now):
+    """End the holds of this event that ran out (under its lock); True when there were any."""
     stale = db.session.scalars(
-        select(Registration).where(
-            Registration.event_id == event.id,
-            Registration.status.in_((RegistrationStatus.PENDING, RegistrationStatus.OFFERED)),
-            Registration.hold_expires_at < now,
-        )
+        select(Registration).where(Registration.event_id == event.id, _stale_hold(now))
     ).all()
     for registration in stale:
         registration.status = RegistrationStatus.EXPIRED
@@ -212,7 +295,11 @@ def _expire_stale_holds(event, now):
 
 
 def _promote_waiting(event, now):
-    """Offer freed places to the waiting list in order, skipping whoever does not fit."""
+    """Offer freed places to the waiting list in order, skipping whoever does not fit.
+
+    Only before the event starts (nobody is invited to something already under way) and
+    only for a published event. Call it under the event lock.
+    """
     if event.status != EventStatus.PUBLISHED or now >= event.starts_at:
         return
     for registration in registrations_for(event, RegistrationStatus.WAITING):
@@ -241,24 +328,28 @@ class RegisterResult:
 
 
 def register(event, data, language="pl", now=None):
-    """Take a place or a spot on the waiting list; raises RegistrationRefused with a reason."""
-    now = now or utcnow()
+    """Take a place or a spot on the waiting list; raises RegistrationRefused with a reason.
+
+    Holds that ran out are ended first and their places offered to the waiting list, so a
+    newcomer never takes a place before the people who waited for it.
+    """
+    event = lock(Event, event.id)
+    now = now or utcnow()  # after the lock: the times of changes follow the order they were made
+    if _expire_stale_holds(event, now):
+        _promote_waiting(event, now)
     state = availability(event, now)
     if state not in (Availability.OPEN, Availability.FULL):
-        raise RegistrationRefused(state.value)
+        refuse(RegistrationRefused(state.value))
     key = mailbox_key(data["email"])
     ally = is_approved_ally(event.coalition_id, key)
     if event.allies_only and not ally:
-        raise RegistrationRefused("allies_only")
+        refuse(RegistrationRefused("allies_only"))
     companions = int(data.get("companions") or 0)
     if companions > event.max_companions:
-        raise RegistrationRefused("too_many_companions")
+        refuse(RegistrationRefused("too_many_companions"))
     organisation = (data.get("organisation") or "").strip()
     organisation_key = search_key(organisation).strip()
 
-    _lock(event)
-    if _expire_stale_holds(event, now):
-        _promote_waiting(event, now)
     existing = db.session.scalar(
         select(Registration).where(
             Registration.event_id == event.id, Registration.email_key == key, Registration.status.in_(ACTIVE)
@@ -277,8 +368,7 @@ def register(event, data, language="pl", now=None):
             )
         )
         if sent + 1 + companions > event.max_per_organisation:
-            db.session.rollback()
-            raise RegistrationRefused("organisation_limit")
+            refuse(RegistrationRefused("organisation_limit"))
 
     places = 1 + companions
     holds = _fits(event, places, ally)
@@ -325,12 +415,9 @@ def _remind(registration, now):
         notify_already_registered(registration)
 
 
-class LinkUsed(Exception):
-    def __init__(self, registration):
-        self.registration = registration
-
-
 class HoldExpired(Exception):
+    """The hold ran out before the confirmation: the place went on (that much is committed)."""
+
     def __init__(self, registration):
         self.registration = registration
 
@@ -349,23 +436,36 @@ def registration_from_token(purpose, token, max_age_seconds, nonce_field):
     return registration
 
 
+CONFIRMABLE = (RegistrationStatus.PENDING, RegistrationStatus.WAITING, RegistrationStatus.OFFERED)
+
+
 def registration_for_confirmation(token, max_age_seconds):
     registration = registration_from_token(CONFIRM_PURPOSE, token, max_age_seconds, "confirm_nonce")
-    if registration.status not in (RegistrationStatus.PENDING, RegistrationStatus.WAITING, RegistrationStatus.OFFERED):
-        raise LinkUsed(registration)
+    if registration.status not in CONFIRMABLE:
+        raise LinkUsed(registration, _REGISTRATION_STATE_MESSAGES.get(registration.status))
     return registration
 
 
 def confirm_registration(token, max_age_seconds, now=None):
-    """The person pressed the button from the e-mail: their address is real, their place is theirs."""
-    now = now or utcnow()
+    """The person pressed the button from the e-mail: their address is real, their place is theirs.
+
+    The same link posted twice (or twenty times at once) confirms once: the second finds the
+    link used (LinkUsed) and sends no second ticket.
+    """
     registration = registration_for_confirmation(token, max_age_seconds)
-    event = registration.event
-    _lock(event)
+    nonce = registration.confirm_nonce
+    event, registration = _lock_event_of(registration)
+    now = now or utcnow()
+    if registration is None:
+        refuse(TokenInvalid())
+    if registration.confirm_nonce != nonce or registration.status not in CONFIRMABLE:
+        _refuse_registration(LinkUsed, registration)
+    if event.status == EventStatus.CANCELLED:
+        refuse(EventCancelledMeanwhile(registration))  # no ticket for a cancelled event
     if _expire_stale_holds(event, now):
         _promote_waiting(event, now)
     if registration.status == RegistrationStatus.EXPIRED:
-        db.session.commit()
+        db.session.commit()  # the hold's end and the offer it makes to the next person apply
         raise HoldExpired(registration)
     registration.email_confirmed_at = registration.email_confirmed_at or now
     registration.confirm_nonce = None
@@ -382,45 +482,65 @@ def confirm_registration(token, max_age_seconds, now=None):
 
 
 def cancel_registration(registration, now=None):
-    """The person gives up their place (or waiting spot); the next who fits is offered it."""
+    """The person gives up their place (or waiting spot); the next who fits is offered it.
+
+    Raises RegistrationNotActive (nothing changed) when the registration was cancelled,
+    rejected or expired already, or deleted.
+    """
+    event, registration = _lock_event_of(registration)
     now = now or utcnow()
-    if registration.status not in ACTIVE:
-        return registration
-    _lock(registration.event)
+    if registration is None or registration.status not in ACTIVE:
+        _refuse_registration(RegistrationNotActive, registration)
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = now
     registration.confirm_nonce = None
-    _expire_stale_holds(registration.event, now)
-    _promote_waiting(registration.event, now)
+    _expire_stale_holds(event, now)
+    _promote_waiting(event, now)
     db.session.commit()
     return registration
 
 
 def expire_holds(now=None):
-    """For a scheduler: pass on places whose holds ran out, for every upcoming event."""
+    """For a scheduler: pass on places whose holds ran out, for every upcoming event.
+
+    Only events with a hold that ran out are locked (and written): a run that finds nothing
+    leaves the data version, and every cached page, as it was. Two servers running it at
+    once are safe: the second finds, under the lock, that the first has ended the holds.
+    Returns how many events had holds that ended.
+    """
     now = now or utcnow()
-    events = db.session.scalars(
-        select(Event).where(Event.status == EventStatus.PUBLISHED, Event.starts_at > now)
+    event_ids = db.session.scalars(
+        select(Event.id)
+        .where(
+            Event.status == EventStatus.PUBLISHED,
+            Event.starts_at > now,
+            exists().where(Registration.event_id == Event.id, _stale_hold(now)),
+        )
+        .order_by(Event.id)
     ).all()
     expired = 0
-    for event in events:
-        _lock(event)
-        if _expire_stale_holds(event, now):
+    for event_id in event_ids:
+        event = lock(Event, event_id)
+        if event is not None and _expire_stale_holds(event, now):
             expired += 1
             _promote_waiting(event, now)
-        db.session.commit()
+        db.session.commit()  # writes nothing when another server got here first
     return expired
 
 
-class RegistrationDecisionNotAllowed(Exception):
-    pass
-
-
 def decide_registration(registration, approve, coordinator, now=None):
+    """A coordinator accepts or rejects a registration that waits for approval.
+
+    Raises RegistrationDecisionNotAllowed (nothing changed, sent or logged) when it does not
+    wait any more: already decided, cancelled by the person, expired, deleted, or the event
+    was cancelled. A rejection offers the freed place to the waiting list.
+    """
+    event, registration = _lock_event_of(registration)
     now = now or utcnow()
-    if registration.status != RegistrationStatus.APPROVAL:
-        raise RegistrationDecisionNotAllowed
-    _lock(registration.event)
+    if registration is None or registration.status != RegistrationStatus.APPROVAL:
+        _refuse_registration(RegistrationDecisionNotAllowed, registration)
+    if event.status == EventStatus.CANCELLED:
+        refuse(EventCancelledMeanwhile(registration))
     _audit_registration(registration, _l("przyjęte") if approve else _l("odrzucone"), coordinator)
     registration.decided_at = now
     registration.decided_by_id = coordinator.id
@@ -430,7 +550,8 @@ def decide_registration(registration, approve, coordinator, now=None):
     else:
         registration.status = RegistrationStatus.REJECTED
         notify_registration_rejected(registration)
-        _promote_waiting(registration.event, now)
+        _expire_stale_holds(event, now)
+        _promote_waiting(event, now)
     db.session.commit()
     return registration
 
@@ -443,13 +564,15 @@ def forget_unconfirmed_registrations(cutoff, now=None):
     """
     now = now or utcnow()
     stale = Registration.email_confirmed_at.is_(None) & (Registration.created_at < cutoff)
-    event_ids = db.session.scalars(select(Registration.event_id).where(stale).distinct()).all()
+    event_ids = db.session.scalars(select(Registration.event_id).where(stale).distinct().order_by(Registration.event_id)).all()
     removed = 0
-    for event in db.session.scalars(select(Event).where(Event.id.in_(event_ids))).all():
-        _lock(event)
-        removed += db.session.execute(db.delete(Registration).where(Registration.event_id == event.id, stale)).rowcount
-        _expire_stale_holds(event, now)
-        _promote_waiting(event, now)
+    for event_id in event_ids:
+        event = lock(Event, event_id)
+        deleted = db.session.execute(db.delete(Registration).where(Registration.event_id == event_id, stale)).rowcount
+        if deleted:  # the DELETE decides under the lock; another run may have done it already
+            removed += deleted
+            _expire_stale_holds(event, now)
+            _promote_waiting(event, now)
         db.session.commit()
     return removed
 
@@ -468,30 +591,51 @@ def _audit_registration(registration, what, by):
     _audit_event(registration.event, what, by, AuditAction.REGISTRATION, registration)
 
 
-def save_event(event, data, by=None):
+def save_event(event, data, by=None, now=None):
+    """Create a draft (an Event without id) or change an event's data (`data`: its fields).
+
+    A change takes the event's lock first (it may change its places): more places, or fewer
+    reserved for allies, are offered to the waiting list at once.
+    """
+    now = now or utcnow()
     created = event.id is None
+    if not created:
+        event = lock(Event, event.id)
     for name, value in data.items():
         setattr(event, name, value)
     db.session.add(event)
     _audit_event(event, _l("utworzono wersję roboczą") if created else _l("zmieniono dane"), by)
+    if not created:
+        db.session.flush()
+        _expire_stale_holds(event, now)
+        _promote_waiting(event, now)
     db.session.commit()
     return event
 
 
 def publish_event(event, by=None):
-    if event.status == EventStatus.DRAFT:
-        event.status = EventStatus.PUBLISHED
-        _audit_event(event, _l("opublikowano"), by)
-        db.session.commit()
+    """Publish a draft; EventNoLongerApplies when it is published or cancelled already."""
+    event = lock(Event, event.id)
+    if event.status == EventStatus.PUBLISHED:
+        refuse(EventNoLongerApplies(_l("To wydarzenie jest już opublikowane.")))
+    if event.status != EventStatus.DRAFT:
+        refuse(EventNoLongerApplies(_l("To wydarzenie zostało odwołane.")))
+    event.status = EventStatus.PUBLISHED
+    _audit_event(event, _l("opublikowano"), by)
+    db.session.commit()
     return event
 
 
 def cancel_event(event, now=None, by=None):
-    """Cancel the event and tell everyone who registered (including the waiting list)."""
+    """Cancel the event and tell everyone still registered (the waiting list included, not
+    those who cancelled, were rejected or let their hold run out); returns how many.
+
+    EventNoLongerApplies (nothing sent twice) when it was cancelled already.
+    """
+    event = lock(Event, event.id)
     now = now or utcnow()
     if event.status == EventStatus.CANCELLED:
-        return 0
-    _lock(event)
+        refuse(EventNoLongerApplies(_l("To wydarzenie zostało już odwołane.")))
     event.status = EventStatus.CANCELLED
     event.cancelled_at = now
     _audit_event(event, _l("odwołano"), by)
@@ -509,6 +653,9 @@ AUDIENCE_ALL = "wszyscy"
 
 
 def message_registrants(event, subject, body, audience, by=None):
+    """Queue a message to the registrations holding a place (or all active ones); under the
+    event's lock, so it goes to exactly those registered when it is sent."""
+    event = lock(Event, event.id)
     statuses = HOLDING_PLACE if audience == AUDIENCE_HOLDING_PLACE else ACTIVE
     registrations = db.session.scalars(
         select(Registration).where(Registration.event_id == event.id, Registration.status.in_(statuses))
@@ -548,10 +695,26 @@ def registration_by_code(event, code):
 
 
 def set_attendance(registration, attended, now=None, by=None):
+    """Mark a person present at the door (or undo it). AttendanceAlreadySet when a second
+    scan or tap finds it done already: the first time stays, logged once."""
+    _event, registration = _lock_event_of(registration)
+    if registration is None:
+        _refuse_registration(AttendanceAlreadySet, None)
+    if attended and registration.attended_at is not None:
+        _refuse_registration(AttendanceAlreadySet, registration, _l("Obecność tej osoby jest już potwierdzona."))
+    if not attended and registration.attended_at is None:
+        _refuse_registration(AttendanceAlreadySet, registration, _l("Obecność tej osoby nie jest potwierdzona."))
     registration.attended_at = (now or utcnow()) if attended else None
     _audit_registration(registration, _l("obecność potwierdzona") if attended else _l("obecność cofnięta"), by)
     db.session.commit()
     return registration
+
+
+def record_registrations_export(event, by=None):
+    """The record of personal data leaving the app (the CSV of registrations), committed on
+    its own: reading alone commits nothing, so the view does not."""
+    _audit_event(event, _l("pobrano listę zapisów (CSV)"), by, action=AuditAction.EXPORT)
+    db.session.commit()
 
 
 def registrations_csv(event, labels):

@@ -8,13 +8,12 @@ from sqlalchemy import select
 from ..exports import attachment
 from ..extensions import db
 from ..panel.access import coalition_ids_condition, coalitions_served, require_coalition
-from ..panel.audit import AuditAction, record
+from ..locking import NoLongerApplies
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
 from ..timeutil import utc_to_warsaw, warsaw_to_utc
 from .forms import EventForm, EventMessageForm, slugify
 from .models import REGISTRATION_STATUS_LABELS, Event, EventStatus, Registration, RegistrationStatus
 from .operations import (
-    RegistrationDecisionNotAllowed,
     cancel_event,
     attended_count,
     check_in_candidates,
@@ -22,6 +21,7 @@ from .operations import (
     message_registrants,
     places_taken,
     publish_event,
+    record_registrations_export,
     registration_by_code,
     registrations_csv,
     registrations_for,
@@ -132,9 +132,10 @@ def edit(event_id):
     form = _form_for(event)
     del form.coalition  # an event stays with its coalition
     if form.validate_on_submit():
+        data = _event_data(form)
         if form.slug.data:
-            event.slug = _unique_slug(event.coalition_id, form.slug.data, event.id)
-        save_event(event, _event_data(form), by=current_user)
+            data["slug"] = _unique_slug(event.coalition_id, form.slug.data, event.id)
+        save_event(event, data, by=current_user)
         flash(_("Zapisano zmiany."), "success")
         return see_other(url_for("events_panel.detail", event_id=event.id))
     return render_template("events/panel/form.html", form=form, event=event), 422 if request.method == "POST" else 200
@@ -143,8 +144,12 @@ def edit(event_id):
 @bp.post("/<int:event_id>/publikuj")
 def publish(event_id):
     event = _event_or_404(event_id)
-    publish_event(event, by=current_user)
-    flash(_("Wydarzenie jest opublikowane."), "success")
+    try:
+        publish_event(event, by=current_user)
+    except NoLongerApplies as refused:
+        flash(refused.message, "error")
+    else:
+        flash(_("Wydarzenie jest opublikowane."), "success")
     return see_other(url_for("events_panel.detail", event_id=event_id))
 
 
@@ -154,8 +159,12 @@ def cancel(event_id):
     if request.form.get("confirm") != "tak":
         flash(_("Zaznacz potwierdzenie, aby odwołać wydarzenie."), "error")
     else:
-        notified = cancel_event(event, by=current_user)
-        flash(_("Wydarzenie odwołane. Powiadomione osoby: %(count)d.", count=notified), "success")
+        try:
+            notified = cancel_event(event, by=current_user)
+        except NoLongerApplies as refused:
+            flash(refused.message, "error")
+        else:
+            flash(_("Wydarzenie odwołane. Powiadomione osoby: %(count)d.", count=notified), "success")
     return see_other(url_for("events_panel.detail", event_id=event_id))
 
 
@@ -188,17 +197,15 @@ def decide(registration_id):
         abort(400)
     try:
         decide_registration(registration, decision == "approve", current_user)
-    except RegistrationDecisionNotAllowed:
-        flash(_("To zgłoszenie nie czeka na akceptację."), "error")
+    except NoLongerApplies as refused:  # decided, cancelled or expired meanwhile: it says which
+        flash(refused.message, "error")
     return see_other(url_for("events_panel.detail", event_id=registration.event_id, stan=request.args.get("stan", "")))
 
 
 @bp.get("/<int:event_id>/zapisy.csv")
 def export_csv(event_id):
     event = _event_or_404(event_id)
-    # Reading alone commits nothing: the record of personal data leaving the app is its own.
-    record(AuditAction.EXPORT, f"{event.title}: {_('pobrano listę zapisów (CSV)')}", coalition_id=event.coalition_id, subject=event)
-    db.session.commit()
+    record_registrations_export(event, by=current_user)
     labels = {
         "header": [
             _("Imię i nazwisko"), _("E-mail"), _("Organizacja"), _("Osoby towarzyszące"), _("Status"),
@@ -244,7 +251,16 @@ def check_in(event_id):
 @bp.post("/zapisy/<int:registration_id>/obecnosc")
 def attendance(registration_id):
     registration = _registration_or_404(registration_id)
-    set_attendance(registration, request.form.get("attended") == "1", by=current_user)
+    notice = None
+    try:
+        registration = set_attendance(registration, request.form.get("attended") == "1", by=current_user)
+    except NoLongerApplies as refused:  # another tap or scan at the door got there first
+        notice = refused.message
+        registration = refused.registration
+        if registration is None:
+            abort(404)
+        if not wants_fragment():
+            flash(notice, "error")
     if wants_fragment():
         # The card, and the counter above the results updated out of band.
         return render_template(
@@ -253,5 +269,6 @@ def attendance(registration_id):
             event=registration.event,
             attended=attended_count(registration.event),
             with_counter=True,
+            notice=notice,
         )
     return see_other(url_for("events_panel.check_in", event_id=registration.event_id, q=request.form.get("q", "")))

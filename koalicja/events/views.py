@@ -1,10 +1,11 @@
-from flask import Blueprint, abort, current_app, make_response, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, render_template, request, session, url_for
 from flask_babel import get_locale
 
 from ..declarations.operations import coalition_by_slug
 from ..extensions import csrf, limiter
 from ..security import submitted_mailbox
 from ..htmx import see_other
+from ..locking import NoLongerApplies
 from ..text import render_markdown
 from ..tokens import TokenExpired, TokenInvalid
 from .calendar import event_ics
@@ -142,6 +143,10 @@ def confirm(token):
         return _link_problem("used", used.registration)
     except HoldExpired as expired:
         return _link_problem("hold_expired", expired.registration)
+    except NoLongerApplies as refused:  # e.g. the event was cancelled: its page says so too
+        flash(refused.message, "error")
+        event = refused.registration.event
+        return see_other(url_for("events.detail", slug=event.coalition.slug, event_slug=event.slug))
     return render_template(
         "events/confirm.html", registration=registration, event=registration.event, coalition=registration.event.coalition
     )
@@ -175,7 +180,10 @@ def cancel(token):
     except (TokenExpired, TokenInvalid):
         return _link_problem("invalid")
     if request.method == "POST":
-        cancel_registration(registration)
+        try:
+            cancel_registration(registration)
+        except NoLongerApplies as refused:  # cancelled, rejected or expired already: nothing changed
+            flash(refused.message, "error")
         return see_other(url_for("events.cancel", token=token))
     return render_template(
         "events/cancel.html",
