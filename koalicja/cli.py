@@ -111,13 +111,15 @@ def expire_holds_command():
 @click.option("--days", type=int, default=None, help="Override PURGE_AFTER_DAYS (default 14).")
 @with_appcontext
 def purge_command(days):
-    """Delete unconfirmed signatures and registrations older than N days, and delivered mail."""
+    """Delete unconfirmed signatures and registrations older than N days, and delivered mail
+    (and the bot trap's spent start times once too old to be sent again)."""
     from .privacy.operations import purge
+    from .security import forget_spent_form_starts
 
     report = purge(days if days is not None else current_app.config["PURGE_AFTER_DAYS"])
     click.echo(
         f"Usunięto: podpisy niepotwierdzone {report.signatures}, zapisy niepotwierdzone {report.registrations}, "
-        f"wiadomości z kolejki {report.messages}"
+        f"wiadomości z kolejki {report.messages}, zużyte znaczniki formularzy {forget_spent_form_starts()}"
     )
 
 

@@ -4,4 +4,5 @@ from .declarations.models import Coalition, Declaration, DeclarationVersion, End
 from .events.models import Event, Registration  # noqa: F401
 from .mail.models import OutboxMessage  # noqa: F401
 from .panel.models import AuditEntry, Coordinator  # noqa: F401
+from .security import SpentFormStart  # noqa: F401
 from .signatures.models import Signature  # noqa: F401

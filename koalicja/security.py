@@ -1,16 +1,25 @@
 """Defences that every page shares: response headers, bot traps, per-address rate-limit keys."""
+import hashlib
+import secrets
 import time
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, request
+from flask import abort, current_app, request, session
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import String, delete, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from wtforms import HiddenField, StringField
 from wtforms.validators import ValidationError
 
+from .extensions import db
 from .mail.addresses import mailbox_key
+from .timeutil import utcnow
 
 # No inline script or style anywhere: htmx is configured by a <meta> tag and its own
 # indicator styles are off, so this policy needs no exceptions.
@@ -83,38 +92,133 @@ def _clock():
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="koalicja.form-clock")
 
 
+class SpentFormStart(db.Model):
+    """A bot trap's start time that a form has been accepted with: accepted once, never again.
+
+    In the database, not in a process or in Redis: every worker and every app server sees it
+    at once, on the one store each installation has (SQLite or PostgreSQL, Redis is optional),
+    and it survives a restart of either. One short row per accepted form; `purge` deletes the
+    rows older than a start time can be (FORM_MAX_AGE), after which the time itself is refused.
+    """
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def _csrf_secret():
+    """The session's CSRF secret, made now if the session has none yet (Flask-WTF's own)."""
+    field_name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if field_name not in session:
+        generate_csrf()
+    return str(session.get(field_name, ""))
+
+
+def _form_binding(csrf_secret):
+    """A digest of the CSRF secret: ties a start time to its session without showing the secret
+    (the signed value is readable by whoever holds the page)."""
+    return hashlib.blake2b(csrf_secret.encode(), digest_size=16, person=b"koalicja.form").hexdigest()
+
+
+def issue_form_start():
+    """The bot trap's signed start time for a form shown now in this session: when, a nonce
+    (so it is accepted once) and the digest of the session's CSRF secret (so only here)."""
+    payload = {"t": time.time(), "n": secrets.token_hex(16), "f": _form_binding(_csrf_secret())}
+    return _clock().dumps(payload)
+
+
+def read_form_start(value):
+    """(started, nonce) of a start time issued for this session, or None: forged, garbled, or
+    issued for another session (a start time fetched once and posted from elsewhere)."""
+    try:
+        payload = _clock().loads(value or "")
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("n"), str) or not isinstance(payload.get("t"), float | int):
+        return None
+    if not secrets.compare_digest(str(payload.get("f", "")), _form_binding(_csrf_secret())):
+        return None
+    return float(payload["t"]), payload["n"]
+
+
+def spend_form_start(nonce):
+    """True the first time a form is accepted with this nonce, False ever after (also when two
+    requests race: the primary key lets one insert win on both engines).
+
+    Its own short transaction, before the operation the form leads to: whatever that operation
+    then does (commit, refuse, roll back), the start time is never accepted twice.
+    """
+    try:
+        db.session.execute(insert(SpentFormStart).values(nonce=nonce, used_at=utcnow()))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def forget_spent_form_starts(now=None):
+    """`purge`: the nonces of start times too old to be accepted anyway. Returns how many."""
+    cutoff = (now or utcnow()) - timedelta(seconds=BotTrapMixin.MAX_FILL_SECONDS)
+    deleted = db.session.execute(delete(SpentFormStart).where(SpentFormStart.used_at < cutoff)).rowcount
+    db.session.commit()
+    return deleted
+
+
 class BotTrapMixin:
     """A honeypot field people never see and a signed start time: bots fill everything at once.
 
     Mixed into public forms. `is_bot` is set when the honeypot was filled (the view then
-    pretends success and stores nothing); a form sent faster than MIN_FILL_SECONDS gets a
-    polite error and keeps the person's answers.
+    pretends success and stores nothing). The start time is refused, with a polite error that
+    keeps the person's answers and a fresh start time to send them with, when the form comes
+    back faster than MIN_FILL_SECONDS, later than MAX_FILL_SECONDS, from another session than
+    the one it was shown in (its CSRF secret), or a second time: `validate_on_submit` spends it.
+    `validate` alone (inline validation of one field) only checks it.
     """
 
     MIN_FILL_SECONDS = 3
+    MAX_FILL_SECONDS = 24 * 3600
 
     website = StringField(_l("Zostaw to pole puste"))
     form_started = HiddenField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._form_start_nonce = None
         if not self.is_submitted() or not self.form_started.data:
-            self.form_started.data = _clock().dumps(time.time())
+            self.form_started.data = issue_form_start()
 
     @property
     def is_bot(self):
         return bool((self.website.data or "").strip())
 
+    @staticmethod
+    def _trap_enabled():
+        return current_app.config.get("BOT_TRAP_ENABLED", True)
+
+    def _refuse_start(self):
+        self.form_started.data = issue_form_start()
+        return _l("Formularz został wysłany bardzo szybko. Sprawdź dane i wyślij go jeszcze raz.")
+
     def validate_form_started(self, field):
-        if not current_app.config.get("BOT_TRAP_ENABLED", True):
+        if not self._trap_enabled():
             return
-        try:
-            started = float(_clock().loads(field.data or ""))
-        except (BadSignature, TypeError, ValueError):
-            started = None
-        if started is None or time.time() - started < self.MIN_FILL_SECONDS:
-            field.data = _clock().dumps(time.time())
-            raise ValidationError(_l("Formularz został wysłany bardzo szybko. Sprawdź dane i wyślij go jeszcze raz."))
+        start = read_form_start(field.data)
+        age = time.time() - start[0] if start else None
+        if age is None or not self.MIN_FILL_SECONDS <= age <= self.MAX_FILL_SECONDS:
+            raise ValidationError(self._refuse_start())
+        self._form_start_nonce = start[1]
+
+    def validate_on_submit(self, extra_validators=None):
+        """Valid, and the first time this start time is used: the form is accepted."""
+        if not super().validate_on_submit(extra_validators):
+            return False
+        if not self._trap_enabled() or self._form_start_nonce is None:
+            return True
+        if not spend_form_start(self._form_start_nonce):
+            self.form_started.errors.append(self._refuse_start())
+            return False
+        self.form_started.data = issue_form_start()  # a form shown again (the operation refused) is sent anew
+        return True
 
 
 def safe_local_path(target, default="/"):

@@ -3,10 +3,26 @@
 `record` adds the entry to the current transaction, so the action and its record are
 committed together or not at all. Summaries name organisations but never a private person
 (a number instead): the log outlives a withdrawal, which must erase the person's data.
+
+What happened is stored as data, not as a sentence in somebody's language: the action, and
+the summary as its Polish message id with its parameters (`AuditEntry.message`, `.params`),
+put into a sentence when the log is read, in the reader's language (`describe`). Callers
+pass the summary as a lazy string, which carries both:
+
+    record(AuditAction.COORDINATOR, _l("Nowe konto: %(name)s", name=coordinator.name), ...)
+
+A parameter may itself be a lazy string (translated at display too), so sentences compose:
+`_l("%(event)s: %(what)s", event=event.title, what=_l("opublikowano"))`. A plain `str`
+(a name, or a sentence already translated by `_()`) is still accepted and kept as it is,
+like the summaries of entries written before messages were stored.
 """
+import datetime
+import decimal
 from enum import StrEnum
 
+from flask_babel import force_locale, gettext, ngettext, pgettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from ..extensions import db
@@ -48,18 +64,81 @@ AUDIT_ACTION_LABELS = {
 }
 
 
+# The Flask-Babel functions a stored message may be rendered with, and how their arguments are kept.
+_PLURAL, _CONTEXT = "_plural", "_context"
+
+
+def message_of(text):
+    """(message id, parameters) of a lazy translation, ready for JSON; None for anything else.
+
+    `_l("Nowe konto: %(name)s", name="Ala")` -> ("Nowe konto: %(name)s", {"name": "Ala"});
+    a parameter that is itself a lazy translation is kept the same way, as {"message", "params"}.
+    """
+    if not isinstance(text, LazyString):
+        return None
+    function, args = getattr(text._func, "__name__", ""), text._args
+    params = {name: _param(value) for name, value in text._kwargs.items()}
+    if function == "gettext" and len(args) == 1:
+        return args[0], params
+    if function == "ngettext" and len(args) == 3:
+        return args[0], params | {_PLURAL: args[1], "num": _param(args[2])}
+    if function == "pgettext" and len(args) == 2:
+        return args[1], params | {_CONTEXT: args[0]}
+    return None
+
+
+def _param(value):
+    nested = message_of(value)
+    if nested is not None:
+        return {"message": nested[0], "params": nested[1]}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def describe(message, params=None, fallback=None):
+    """The sentence of a stored message in the current language (the reader's); `fallback`
+    (else the message id itself) if its parameters no longer fit it."""
+    params = dict(params or {})
+    plural, context = params.pop(_PLURAL, None), params.pop(_CONTEXT, None)
+    values = {
+        name: describe(value["message"], value.get("params")) if isinstance(value, dict) and "message" in value else value
+        for name, value in params.items()
+    }
+    try:
+        if plural is not None:
+            return ngettext(message, plural, values.pop("num", 0), **values)
+        if context is not None:
+            return pgettext(context, message, **values)
+        return gettext(message, **values)
+    except (KeyError, ValueError, TypeError):
+        return message if fallback is None else fallback  # never a 500 for one odd entry
+
+
 def record(action, summary, coalition_id=None, subject=None, details=None, coordinator=None):
     """Add an audit entry for `action` to the session; the caller's commit saves it.
 
-    `subject` is the model instance acted on (its table name and id are kept); `details`
-    holds what changed, e.g. {"status": ["confirmed", "approved"]}.
+    `summary` is a lazy translation (its message and parameters are stored, and shown in the
+    reader's language) or a plain text kept as it is. `subject` is the model instance acted
+    on (its table name and id are kept); `details` holds what changed, e.g.
+    {"status": ["confirmed", "approved"]}.
     """
     if subject is not None and subject.id is None:
         db.session.flush()  # a new row gets its id
     coordinator = coordinator if coordinator is not None else (current_user if current_user.is_authenticated else None)
+    message, params = message_of(summary) or ("", {})
+    if message:
+        with force_locale("pl"):  # the column, for whoever reads the table itself: in the source language
+            summary = describe(message, params)
     entry = AuditEntry(
         action=AuditAction(action).value,
-        summary=str(summary),  # a lazy translation is fixed in the language of the moment
+        summary=str(summary),
+        message=message,
+        params=params,
         coalition_id=coalition_id,
         subject_type=subject.__tablename__ if subject is not None else "",
         subject_id=subject.id if subject is not None else None,

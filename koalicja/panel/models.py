@@ -48,8 +48,22 @@ class AuditEntry(db.Model):
     coalition_id: Mapped[int | None] = mapped_column(ForeignKey("coalition.id", ondelete="SET NULL"))
     subject_type: Mapped[str] = mapped_column(String(40), default="")
     subject_id: Mapped[int | None]
+    # The summary as text (in Polish); entries written before `message` existed have only this.
     summary: Mapped[str] = mapped_column(Text, default="")
+    # What happened, as data: the summary's Polish message id and its parameters (panel/audit.py),
+    # shown in the reader's language.
+    message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    params: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
     coordinator = relationship("Coordinator")
     coalition = relationship("Coalition")
+
+    @property
+    def text(self):
+        """The summary in the reader's language (the stored text for entries without a message)."""
+        if not self.message:
+            return self.summary
+        from .audit import describe
+
+        return describe(self.message, self.params, fallback=self.summary)

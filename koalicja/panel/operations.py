@@ -6,6 +6,7 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -152,7 +153,7 @@ def invite_coordinator(email, name, coalitions, is_admin, by):
     coordinator.coalitions = list(coalitions)
     db.session.add(coordinator)
     db.session.flush()
-    record(AuditAction.COORDINATOR, _("Nowe konto: %(name)s", name=coordinator.name), subject=coordinator,
+    record(AuditAction.COORDINATOR, _l("Nowe konto: %(name)s", name=coordinator.name), subject=coordinator,
            details=_describe_roles(coordinator), coordinator=by)
     _queue_password_link(coordinator, by, first_time=True)
     db.session.commit()
@@ -162,7 +163,7 @@ def invite_coordinator(email, name, coalitions, is_admin, by):
 def send_password_link(coordinator, by):
     """A forgotten password: a new link, valid once, that also ends every open session."""
     _rotate_session_token(coordinator)
-    record(AuditAction.COORDINATOR, _("Nowy link do ustawienia hasła: %(name)s", name=coordinator.name),
+    record(AuditAction.COORDINATOR, _l("Nowy link do ustawienia hasła: %(name)s", name=coordinator.name),
            subject=coordinator, coordinator=by)
     _queue_password_link(coordinator, by, first_time=False)
     db.session.commit()

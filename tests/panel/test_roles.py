@@ -340,3 +340,56 @@ def test_a_new_coalition_offers_no_signing_until_its_text_is_published(app, clie
     not_ready = visitor.get("/mloda-koalicja/podpisz")
     assert not_ready.status_code == 404 and "Deklaracja jeszcze nie jest gotowa" in not_ready.get_data(as_text=True)
     assert "/sasiedztwa/podpisz" in visitor.get("/sasiedztwa/sojusznicy").get_data(as_text=True)
+
+
+# ---- audit entries are data, shown in the reader's language (issue 13) --------------------
+
+
+def invite(client, name="Nowa Osoba", email="nowa@example.org"):
+    form = client.get("/panel/admin/koordynatorzy/nowy")
+    return client.post("/panel/admin/koordynatorzy/nowy", data={"csrf_token": csrf_token_from(form), "name": name, "email": email})
+
+
+@pytest.mark.parametrize(
+    ("reader_language", "sentence"),
+    [("pl", "Nowe konto: Ola Nowak"), ("en", "New account: Ola Nowak"), ("uk", "Новий обліковий запис: Ola Nowak")],
+)
+def test_audit_entries_are_stored_as_data_and_read_in_the_readers_language(app, client, admin, reader_language, sentence):
+    client.set_cookie("lang", "en")  # the administrator acts in English
+    Auth(client).login(ADMIN_EMAIL, PASSWORD)
+    assert invite(client, name="Ola Nowak").status_code == 303
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "coordinator"))
+        assert (entry.action, entry.message, entry.params) == ("coordinator", "Nowe konto: %(name)s", {"name": "Ola Nowak"})
+        assert entry.summary == "Nowe konto: Ola Nowak"  # the text column in Polish, whoever acted
+
+    client.set_cookie("lang", reader_language)
+    log = client.get("/panel/admin/dziennik?akcja=coordinator").get_data(as_text=True)
+    assert sentence in log
+
+
+def test_an_entry_written_before_messages_were_stored_still_shows_its_summary(app, client, admin):
+    with app.app_context():
+        db.session.add(AuditEntry(action="coordinator", summary="Nowe konto: Stara Pozycja", coordinator_name="Administratorka"))
+        db.session.commit()
+    client.set_cookie("lang", "en")
+    Auth(client).login(ADMIN_EMAIL, PASSWORD)
+    assert "Nowe konto: Stara Pozycja" in client.get("/panel/admin/dziennik").get_data(as_text=True)
+
+
+def test_audit_messages_compose_and_survive_a_changed_wording(app):
+    from flask_babel import force_locale
+    from flask_babel import lazy_gettext as _l
+    from flask_babel import lazy_ngettext
+
+    from koalicja.panel.audit import describe, message_of
+
+    nested = _l("Nowe konto: %(name)s", name=_l("Nowy link do ustawienia hasła: %(name)s", name="Ala"))
+    message, params = message_of(nested)
+    assert params == {"name": {"message": "Nowy link do ustawienia hasła: %(name)s", "params": {"name": "Ala"}}}
+    plural = message_of(lazy_ngettext("%(num)d wpis", "%(num)d wpisy", 3))
+    assert plural[1] == {"_plural": "%(num)d wpisy", "num": 3}
+    assert message_of("zwykły tekst") is None  # kept as text by record
+    with app.test_request_context(), force_locale("en"):
+        assert describe(message, params) == "New account: New link to set a password: Ala"
+        assert describe("Nowe konto: %(name)s", {"who": "Ala"}) == "Nowe konto: %(name)s"  # never a 500
