@@ -140,6 +140,16 @@ def _dump_database(engine, url, target):
     os.chmod(target, 0o600)
 
 
+def _owned_like_folder(path):
+    """Run as root (a restore by hand), give `path` to the owner of its folder, so the app's user
+    can still read and write what was restored; otherwise nothing to do."""
+    if os.geteuid() != 0:
+        return
+    folder = Path(path).parent.stat()
+    if folder.st_uid != 0:
+        os.chown(path, folder.st_uid, folder.st_gid)
+
+
 def _load_database(engine, url, dump):
     db.session.remove()
     db.engine.dispose()  # no connection of ours holds a lock on what is replaced
@@ -153,6 +163,9 @@ def _load_database(engine, url, dump):
         finally:
             target.close()
             source.close()
+        for suffix in ("", "-wal", "-shm"):
+            if Path(url.database + suffix).exists():
+                _owned_like_folder(url.database + suffix)
     else:
         libpq_url, environment = _libpq(url)
         _run(
@@ -336,6 +349,7 @@ def _restore_files(archive, folder, force):
             name = member.name.split("/", 1)[1]
             source = archive.extractfile(member)
             write_private_file(destination / name, lambda file, source=source: shutil.copyfileobj(source, file, CHUNK))
+            _owned_like_folder(destination / name)
             restored.add(name)
     removed = 0
     if force:

@@ -232,3 +232,18 @@ def test_the_backup_folder_and_archive_are_the_apps_users_only(app, runner, coal
     assert result.exit_code == 0, result.output
     assert mode(tmp_path / "nowy") == 0o700 and mode(tmp_path / "nowy" / "kopia.tar.gz") == 0o600
     assert os.listdir(tmp_path / "nowy") == ["kopia.tar.gz"]  # no staging folder left behind
+
+
+def test_a_restore_by_root_leaves_the_files_to_the_folders_owner(app, client, auth, runner, coalition, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("only root restores files for another user")
+    populate(app, client, auth)
+    archive = backup(runner, tmp_path)
+    wipe(app, schema=True)
+    for setting in ("SCAN_FOLDER", "LOGO_FOLDER"):  # the app's user (here: nobody) owns its folders
+        Path(app.config[setting]).mkdir(mode=0o700)
+        os.chown(app.config[setting], 65534, 65534)
+    result = runner.invoke(args=["restore", str(archive)])
+    assert result.exit_code == 0, result.output
+    restored = [path for setting in ("SCAN_FOLDER", "LOGO_FOLDER") for path in Path(app.config[setting]).iterdir()]
+    assert len(restored) == 3 and all((path.stat().st_uid, path.stat().st_gid) == (65534, 65534) for path in restored)

@@ -2,6 +2,9 @@
 
 Files live in SCAN_FOLDER (instance/scans by default), which the web server never serves;
 only the panel's scan view hands one out, to coordinators of the signature's coalition.
+They are readable by the app's user only (0600 in a 0700 folder) and written whole or not at
+all (uploads.write_private_file: a full disk leaves no file, and the request answers 503).
+`backup` puts them in its archive with the database; `restore` brings them back.
 """
 from pathlib import Path
 
@@ -47,7 +50,9 @@ def scan_path(file_name):
 
 
 def save_scan(upload, content_type):
-    """Store the upload under a random name (never the sender's) and return that name."""
+    """Store the upload under a random name (never the sender's) and return that name.
+
+    Raises OSError, leaving no file, when it cannot be written (a full disk, no permission)."""
     return store_upload(upload, current_app.config["SCAN_FOLDER"], SCAN_TYPES[content_type])
 
 
