@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -204,6 +205,8 @@ def _register_error_pages(app):
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
+        if htmx and request.blueprint in security.PANEL_BLUEPRINTS and not current_user.is_authenticated:
+            return login_manager.unauthorized()  # the session is gone altogether: log in, not a silent 400
         return error_page(
             400,
             _l("Formularz wygasł"),

@@ -203,3 +203,20 @@ def test_a_page_opened_after_the_session_ended_comes_back_after_login(app, clien
     response = client.get("/panel/podpisy?stan=approved")
     assert response.status_code == 302
     assert next_of(response.headers["Location"]) == "/panel/podpisy?stan=approved"
+
+
+def test_htmx_action_without_any_session_cookie_also_goes_to_the_login_page(app, client, auth, coalition):
+    """The browser dropped the cookie altogether: the CSRF check fails first, and the answer is the
+    same redirect to the login page rather than a 400 that htmx would not show."""
+    signature_id = add_signature(app)
+    auth.login()
+    token = auth.csrf()
+    client.delete_cookie("session")
+    response = client.post(
+        f"/panel/podpisy/{signature_id}/decyzja",
+        data={"decision": "approve"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/panel/podpisy", "X-CSRFToken": token},
+    )
+    assert response.status_code == 401
+    assert next_of(response.headers["HX-Redirect"]) == "/panel/podpisy"
+    assert status_of(app, signature_id) == SignatureStatus.CONFIRMED
