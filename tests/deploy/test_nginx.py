@@ -151,6 +151,17 @@ def test_a_form_page_is_never_served_from_the_cache(stack):
     assert len({a.csrf_token for a in answers[3:]}) == 2
 
 
+def test_an_event_page_is_cached_and_its_registration_form_is_not(stack):
+    events = Visitor(stack.url).get(f"/{DEMO_SLUG}/wydarzenia").text
+    slugs = re.findall(rf'href="/{DEMO_SLUG}/wydarzenia/([a-z0-9-]+)"', events)
+    event = next(f"/{DEMO_SLUG}/wydarzenia/{slug}" for slug in slugs if slug != "archiwum")
+    page = _get_twice(stack.url, event)[1]
+    assert _cache_status(page) == "HIT", (event, dict(page.headers))
+    form = _get_twice(stack.url, event + "/zapisz")
+    assert [f.status for f in form] == [200, 200]
+    assert all(_cache_status(f) != "HIT" and "no-store" in f.headers["Cache-Control"] for f in form)
+
+
 def test_a_post_is_never_served_from_the_cache(stack):
     visitor = Visitor(stack.url)
     token = visitor.get(SIGN_FORM).csrf_token
