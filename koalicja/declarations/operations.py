@@ -11,6 +11,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..exports import csv_document, json_document
 from ..extensions import db
+from ..locking import NoLongerApplies, lock, lock_all, refuse
 from ..panel.audit import AuditAction, record
 from ..signatures.districts import DISTRICTS, district_slug
 from ..signatures.models import SECTOR_LABELS, Sector, Signature, SignatureOrigin, SignatureStatus, SignerKind
@@ -486,7 +487,11 @@ def invite_to_endorse(annex, coordinator):
     """Queue one invitation per eligible signer, in their language; returns how many."""
     if not annex.is_annex or annex.published_at is None:
         raise NotAnAnnex
-    recipients = invitation_recipients(annex)
+    # The locking rule: the recipients' rows are locked, then read again, so that nobody who
+    # withdraws at this moment is mailed (a withdrawal after this drops the invitation unsent).
+    candidates = [signature.id for signature in invitation_recipients(annex)]
+    locked = {s.id for s in lock_all(Signature, candidates, Signature.status == SignatureStatus.APPROVED)}
+    recipients = [signature for signature in invitation_recipients(annex) if signature.id in locked]
     for signature in recipients:
         notify_annex_endorsement_invite(signature, annex)
     record(
@@ -501,10 +506,13 @@ def invite_to_endorse(annex, coordinator):
     return len(recipients)
 
 
-class CannotEndorse(Exception):
+class CannotEndorse(NoLongerApplies):
     """The link is genuine, but the signature was withdrawn or is no longer approved."""
 
+    message = _l("Tego poparcia nie można już zapisać: podpis został wycofany albo nie jest zatwierdzony.")
+
     def __init__(self, annex):
+        super().__init__()
         self.annex = annex
 
 
@@ -533,9 +541,17 @@ def endorsement_by(signature, annex):
 
 
 def endorse_annex(signature, annex):
-    """Record the endorsement once; returns (endorsement, created). A second click changes nothing."""
+    """Record the endorsement once; returns (endorsement, created). A second click changes nothing.
+
+    The signature is locked and read again first: one withdrawn (or no longer approved) since
+    the link was opened raises CannotEndorse, and nothing is written.
+    """
+    signature = lock(Signature, signature.id)
+    if signature is None or signature.status != SignatureStatus.APPROVED:
+        refuse(CannotEndorse(annex))
     existing = endorsement_by(signature, annex)
     if existing is not None:
+        db.session.rollback()  # nothing to write: the lock is let go
         return existing, False
     endorsement = Endorsement(annex=annex, signature=signature, method=EndorsementMethod.EMAIL)
     db.session.add(endorsement)

@@ -203,7 +203,10 @@ def endorse(token):
     except CannotEndorse as refused:
         return _endorsement_link_problem("withdrawn", coalition=refused.annex.declaration.coalition)
     if request.method == "POST":
-        _endorsement, created = endorse_annex(signature, annex)
+        try:
+            _endorsement, created = endorse_annex(signature, annex)
+        except CannotEndorse as refused:  # withdrawn (or no longer approved) since the page was opened
+            return _endorsement_link_problem("withdrawn", coalition=refused.annex.declaration.coalition)
         if created:
             flash(_("Dziękujemy! Zapisaliśmy Twoje poparcie aneksu."), "success")
         else:

@@ -36,5 +36,8 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # What the message is about, e.g. "signature:12" (queue_mail's `about`): a withdrawal
+    # drops that entry's own pending mail and nothing else sent to the same address.
+    about: Mapped[str | None] = mapped_column(String(60), index=True)
     # Set for an announcement's messages: its sent/failed counts come from here.
     announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcement.id", ondelete="SET NULL"), index=True)

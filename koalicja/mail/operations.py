@@ -48,9 +48,13 @@ def outbox_row(to, subject, template, headers=None, attachments=(), **context):
     }
 
 
-def queue_mail(to, subject, template, headers=None, attachments=(), **context):
-    """Render `emails/<template>.txt` and `.html` and add the message to the outbox."""
-    message = OutboxMessage(**outbox_row(to, subject, template, headers, attachments, **context))
+def queue_mail(to, subject, template, headers=None, attachments=(), about=None, **context):
+    """Render `emails/<template>.txt` and `.html` and add the message to the outbox.
+
+    `about` names what the message is about ("signature:12"), so that the mail of one thing
+    can be found again, e.g. dropped unsent when a signature is withdrawn.
+    """
+    message = OutboxMessage(**outbox_row(to, subject, template, headers, attachments, **context), about=about)
     db.session.add(message)
     return message
 

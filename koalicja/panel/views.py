@@ -14,7 +14,12 @@ from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragme
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import (
     Decision,
-    DecisionNotAllowed,
+    AlreadyApproved,
+    AlreadyRejected,
+    EntryGone,
+    NotConfirmedYet,
+    SignatureNoLongerApplies,
+    WithdrawnDecision,
     decide_signature,
     decide_signatures,
     same_organisation_signatures,
@@ -23,7 +28,7 @@ from ..declarations.models import Declaration
 from .access import coalition_ids_condition, coalitions_served, declaration_ids_condition, require_coalition
 from ..tokens import TokenExpired, TokenInvalid
 from .forms import LoginForm, PasswordChangeForm, SetPasswordForm
-from .operations import authenticate, choose_password, coordinator_for_password_link, set_password
+from .operations import authenticate, choose_password, coordinator_for_password_link
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
 
@@ -73,8 +78,7 @@ def change_password():
         if authenticate(current_user.email, form.current_password.data) is None:
             form.current_password.errors.append(_("Obecne hasło jest nieprawidłowe."))
         else:
-            set_password(current_user, form.new_password.data)
-            db.session.commit()
+            choose_password(current_user, form.new_password.data)
             login_user(current_user)  # this browser stays signed in under the new token
             flash(_("Hasło zmienione. Inne zalogowane urządzenia zostały wylogowane."), "success")
             return see_other(url_for("panel.queue"))
@@ -178,13 +182,19 @@ def decide(signature_id):
     require_coalition(signature.declaration.coalition_id)
     decision = _decision_from_form()
     try:
-        decide_signature(signature, decision, current_user)
+        signature = decide_signature(signature, decision, current_user)
         message = None
-    except DecisionNotAllowed:
-        message = _("Tego wpisu nie można teraz zatwierdzić: osoba nie potwierdziła jeszcze podpisu.")
+    except SignatureNoLongerApplies as refused:
+        message = refused.message  # names what happened: withdrawn, approved a moment ago …
+        if isinstance(refused, EntryGone):
+            signature = None
     if wants_fragment():
         row = render_template(
             "panel/_queue_row.html",
+        if signature is None:  # deleted by another coordinator: the row says so and goes
+            return add_trigger(make_response(render_template(
+                "panel/_queue_row_gone.html", signature_id=signature_id, row_message=message
+            )), "queueChanged")
             signature=signature,
             row_message=message,
             attended=attended_events([signature.email_key], coalition_ids_condition(Event.coalition_id)),
@@ -203,19 +213,30 @@ def _is_queue_url(url):
 
 @bp.post("/podpisy/decyzje")
 @login_required
+# Why entries of a bulk decision were skipped: "label: count" needs no plural forms.
+SKIP_REASON_LABELS = {
+    AlreadyApproved: lambda count: _("już zatwierdzone: %(count)d", count=count),
+    AlreadyRejected: lambda count: _("już odrzucone: %(count)d", count=count),
+    WithdrawnDecision: lambda count: _("wycofane przez osoby podpisujące: %(count)d", count=count),
+    NotConfirmedYet: lambda count: _("jeszcze niepotwierdzone e-mailem: %(count)d", count=count),
+    EntryGone: lambda count: _("usunięte lub spoza Twoich koalicji: %(count)d", count=count),
+}
+
+
 def decide_many():
     decision = _decision_from_form()
     ids = [int(v) for v in request.form.getlist("ids") if v.isascii() and v.isdigit() and len(v) < 10]
     if not ids:
         flash(_("Zaznacz co najmniej jeden wpis."), "error")
     else:
-        decided, skipped = decide_signatures(ids, decision, current_user)
+        outcome = decide_signatures(ids, decision, current_user)
         if decision == Decision.APPROVE:
-            flash(_("Zatwierdzone wpisy: %(count)d.", count=decided), "success")
+            flash(_("Zatwierdzone wpisy: %(count)d.", count=outcome.decided), "success")
         else:
-            flash(_("Odrzucone wpisy: %(count)d.", count=decided), "success")
-        if skipped:
-            flash(_("Pominięte wpisy (niepotwierdzone lub już rozpatrzone): %(count)d.", count=skipped), "error")
+            flash(_("Odrzucone wpisy: %(count)d.", count=outcome.decided), "success")
+        if outcome.skipped:
+            reasons = "; ".join(str(SKIP_REASON_LABELS[reason](count)) for reason, count in outcome.skipped.items())
+            flash(_("Pominięte wpisy: %(count)d (%(reasons)s).", count=outcome.skipped_count, reasons=reasons), "error")
     return see_other(request.referrer if _is_queue_url(request.referrer) else url_for("panel.queue"))
 
 

@@ -2,7 +2,8 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
 from ..events.models import Event, Registration
 from ..events.operations import forget_unconfirmed_registrations
@@ -11,6 +12,7 @@ from ..mail.addresses import mailbox_key
 from ..mail.models import OutboxMessage
 from ..mail.operations import forget_delivered_mail
 from ..panel.access import coalition_ids_condition, declaration_ids_condition
+from ..panel.audit import AuditAction, record
 from ..signatures.models import Signature
 from ..signatures.operations import forget_unconfirmed_signatures
 from ..timeutil import utcnow
@@ -36,6 +38,21 @@ def _iso(value):
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
+def export_personal_data(email, coordinator):
+    """The right of access as an operation: the export (personal_data_export) and its audit
+    entry, committed together. The entry says what was found, not whose: the log outlives a
+    withdrawal, which erases the address."""
+    data = personal_data_export(email, coordinator)
+    record(
+        AuditAction.EXPORT,
+        _l("Dane osobowe jednej osoby (art. 15 RODO)"),
+        details={"signatures": len(data["signatures"]), "event_registrations": len(data["event_registrations"])},
+        coordinator=coordinator,
+    )
+    db.session.commit()
+    return data
+
+
 def personal_data_export(email, coordinator):
     """Everything stored about one mailbox, for a request under RODO art. 15.
 
@@ -54,11 +71,12 @@ def personal_data_export(email, coordinator):
         .where(Registration.email_key == key, coalition_ids_condition(Event.coalition_id, coordinator))
         .order_by(Registration.id)
     ).all()
-    addresses = {s.email for s in signatures} | {r.email for r in registrations} | {email.strip()}
+    # Addresses compared case-insensitively: "Ala@X.pl" and "ala@x.pl" are one mailbox.
+    addresses = {a.lower() for a in {s.email for s in signatures} | {r.email for r in registrations} | {email.strip()}}
     messages = []
     if coordinator.is_admin:
         messages = db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.recipient.in_(addresses)).order_by(OutboxMessage.id)
+            select(OutboxMessage).where(func.lower(OutboxMessage.recipient).in_(addresses)).order_by(OutboxMessage.id)
         ).all()
     return {
         "email": email.strip(),

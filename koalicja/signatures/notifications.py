@@ -5,6 +5,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..extensions import db
 from ..links import external_url
 from ..mail.operations import queue_mail
 from ..tokens import make_token
@@ -26,14 +27,22 @@ def withdraw_url(signature):
     return external_url("signatures.withdraw", token=token)
 
 
+def mail_about(signature):
+    """What the outbox says a signer's message is about: withdrawal drops these (and only these)."""
+    return f"signature:{signature.id}"
+
+
 def _send(signature, subject, template, **context):
     """Every e-mail to a signer carries the link to withdraw the signature (RODO art. 7(3))."""
     coalition = signature.declaration.coalition
+    if signature.id is None:
+        db.session.flush()  # the message names the entry it is about
     with force_locale(signature.language):
         queue_mail(
             signature.email,
             subject(coalition),
             template,
+            about=mail_about(signature),
             signature=signature,
             coalition=coalition,
             withdraw_url=withdraw_url(signature),

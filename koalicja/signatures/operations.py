@@ -1,7 +1,13 @@
 """What happens to a signature: signing, confirming by e-mail, coordinators' decisions.
 
 Each function owns its transaction: it commits on success, so views and tests call it
-and look at the result.
+and look at the result. Every change of an existing signature follows the locking rule of
+koalicja/locking.py: `lock(Signature, id)` (or `lock_all` in bulk) first, then the state is
+read from the row it returns, then decided on; a change that no longer applies is given up
+with `refuse(...)`, which writes, mails and logs nothing, and its error's `message` says
+what happened instead (SignatureNoLongerApplies below). A withdrawal wins over anything that
+comes after it: every later decision, correction, reminder or invitation finds the entry
+withdrawn and is refused.
 """
 import hashlib
 import secrets
@@ -10,11 +16,13 @@ from datetime import timedelta
 from enum import StrEnum
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..declarations.models import Endorsement, EndorsementMethod
 from ..extensions import db
+from ..locking import NoLongerApplies, lock, lock_all, refuse
 from ..mail.addresses import mailbox_key
 from ..panel.access import declaration_ids_condition
 from ..panel.audit import AuditAction, record
@@ -25,6 +33,7 @@ from .models import Signature, SignatureOrigin, SignatureStatus, SignerKind
 from .notifications import (
     CONFIRM_PURPOSE,
     WITHDRAW_PURPOSE,
+    mail_about,
     notify_already_signed,
     notify_confirmation_link,
     notify_signature_approved,
@@ -48,6 +57,41 @@ class SignOutcome(StrEnum):
 class SignResult:
     signature: Signature
     outcome: SignOutcome
+
+
+# ---- changes that no longer apply ----------------------------------------------------------
+
+
+class SignatureNoLongerApplies(NoLongerApplies):
+    """A change of a signature that its state, read under the lock, does not allow any more."""
+
+
+class AlreadyWithdrawn(SignatureNoLongerApplies):
+    message = _l("Ten wpis został już wycofany przez osobę, która go podpisała.")
+
+
+class EntryGone(SignatureNoLongerApplies):
+    message = _l("Tego wpisu już nie ma: został usunięty.")
+
+
+class DecisionNotAllowed(SignatureNoLongerApplies):
+    """A coordinator's decision that the entry's state does not allow (see _ALLOWED_FROM)."""
+
+
+class AlreadyApproved(DecisionNotAllowed):
+    message = _l("Ten wpis został już zatwierdzony.")
+
+
+class AlreadyRejected(DecisionNotAllowed):
+    message = _l("Ten wpis został już odrzucony.")
+
+
+class NotConfirmedYet(DecisionNotAllowed):
+    message = _l("Tego wpisu nie można jeszcze zatwierdzić: osoba nie potwierdziła jeszcze podpisu linkiem z e-maila.")
+
+
+class WithdrawnDecision(AlreadyWithdrawn, DecisionNotAllowed):
+    """A decision on a withdrawn entry: both a withdrawal and a refused decision."""
 
 
 def digest(text):
@@ -106,10 +150,20 @@ def sign_declaration(declaration, data, privacy_notice_text="", language="pl"):
     Signing again with the same mailbox creates nothing new: an unconfirmed signer gets
     the link again, a confirmed one is told by e-mail that they have signed already.
     The caller shows the same page in every case, so a stranger learns nothing.
+
+    Two requests with one address at the same moment: the unique key lets one insert; the
+    other finds that row (under its lock) and reminds, or is throttled. When the row it
+    collided with is gone by then (withdrawn or deleted a moment ago), it signs anew.
     """
     key = mailbox_key(data["email"])
-    existing = _signature_for_mailbox(declaration, key)
-    if existing is None:
+    for attempt in range(3):
+        existing = _signature_for_mailbox(declaration, key)
+        if existing is not None:
+            existing = lock(Signature, existing.id)
+            if existing is not None and existing.email_key == key:
+                return _remind_existing_signer(existing)
+            db.session.rollback()  # withdrawn or deleted since it was read: sign anew
+            continue
         signature = new_signature(
             declaration,
             data,
@@ -126,12 +180,13 @@ def sign_declaration(declaration, data, privacy_notice_text="", language="pl"):
         except IntegrityError:
             # The same person submitted twice at the same moment: the other request won.
             db.session.rollback()
-            existing = _signature_for_mailbox(declaration, key)
-        else:
-            notify_confirmation_link(signature)
-            db.session.commit()
-            return SignResult(signature, SignOutcome.NEW)
-    return _remind_existing_signer(existing)
+            if attempt == 2:
+                raise
+            continue
+        notify_confirmation_link(signature)
+        db.session.commit()
+        return SignResult(signature, SignOutcome.NEW)
+    raise RuntimeError("the signature kept changing while it was read")  # pragma: no cover
 
 
 def _signature_for_mailbox(declaration, key):
@@ -141,8 +196,10 @@ def _signature_for_mailbox(declaration, key):
 
 
 def _remind_existing_signer(signature):
+    """`signature` is locked (sign_declaration): a reminder at most once per REMAIL_INTERVAL."""
     now = utcnow()
     if signature.last_mailed_at and now - signature.last_mailed_at < REMAIL_INTERVAL:
+        db.session.rollback()  # nothing to write: the lock is let go at once
         return SignResult(signature, SignOutcome.THROTTLED)
     signature.last_mailed_at = now
     if signature.status == SignatureStatus.UNCONFIRMED:
@@ -156,15 +213,27 @@ def _remind_existing_signer(signature):
 
 
 def _mail_every_signature_of(email, condition, notify):
-    """Send `notify` for each matching signature of this mailbox, at most once per REMAIL_INTERVAL."""
-    signatures = db.session.scalars(select(Signature).where(Signature.email_key == mailbox_key(email), condition)).all()
+    """Send `notify` for each matching signature of this mailbox, at most once per REMAIL_INTERVAL.
+
+    The rows are locked and read again: one withdrawn a moment ago (its address erased) or
+    mailed by a request at the same moment is left out.
+    """
+    key = mailbox_key(email)
+    ids = db.session.scalars(select(Signature.id).where(Signature.email_key == key, condition)).all()
+    if not ids:
+        return
     now = utcnow()
-    for signature in signatures:
+    mailed = 0
+    for signature in lock_all(Signature, ids, Signature.email_key == key, condition):
         if signature.last_mailed_at and now - signature.last_mailed_at < REMAIL_INTERVAL:
             continue
         signature.last_mailed_at = now
         notify(signature)
-    db.session.commit()
+        mailed += 1
+    if mailed:
+        db.session.commit()
+    else:
+        db.session.rollback()
 
 
 def resend_confirmation_links(email):
@@ -172,20 +241,31 @@ def resend_confirmation_links(email):
     _mail_every_signature_of(email, Signature.status == SignatureStatus.UNCONFIRMED, notify_confirmation_link)
 
 
-class LinkUsed(Exception):
-    """The link was valid but has been used already (or the entry was decided on)."""
+class LinkUsed(SignatureNoLongerApplies):
+    """The link was valid but has been used already, or the entry was decided on or withdrawn;
+    `message` says which."""
+
+    _MESSAGES = {
+        SignatureStatus.WITHDRAWN: _l("Ten wpis został już wycofany przez osobę, która go podpisała."),
+        SignatureStatus.REJECTED: _l("Ten wpis został odrzucony przez koordynację koalicji, więc nie trzeba go potwierdzać."),
+    }
 
     def __init__(self, signature):
+        super().__init__(
+            self._MESSAGES.get(signature.status, _l("Podpis z tego linku jest już potwierdzony. Nie musisz nic więcej robić."))
+        )
         self.signature = signature
 
 
-def signature_for_confirmation(token):
-    """The unconfirmed signature a link points to; raises TokenExpired, TokenInvalid or LinkUsed."""
+def _confirmation_payload(token):
     max_age = int(current_app.config["CONFIRM_TOKEN_MAX_AGE_DAYS"] * 86400)
     payload = read_token(CONFIRM_PURPOSE, token, max_age)
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
         raise TokenInvalid
-    signature = db.session.get(Signature, payload.get("s")) if isinstance(payload.get("s"), int) else None
+    return payload
+
+
+def _check_confirmable(signature, payload):
     if signature is None:
         raise TokenInvalid
     if signature.status != SignatureStatus.UNCONFIRMED or signature.confirm_nonce is None:
@@ -195,17 +275,25 @@ def signature_for_confirmation(token):
     return signature
 
 
+def signature_for_confirmation(token):
+    """The unconfirmed signature a link points to; raises TokenExpired, TokenInvalid or LinkUsed."""
+    payload = _confirmation_payload(token)
+    return _check_confirmable(db.session.get(Signature, payload["s"]), payload)
+
+
 def confirm_signature(token):
-    signature = signature_for_confirmation(token)
+    """The signer presses the button of the e-mailed link: confirmed once, however many presses
+    arrive at once (the others get LinkUsed, and nothing is written for them)."""
+    payload = _confirmation_payload(token)
+    try:
+        signature = _check_confirmable(lock(Signature, payload["s"]), payload)
+    except (TokenInvalid, LinkUsed) as error:
+        refuse(error)
     signature.status = SignatureStatus.CONFIRMED
     signature.confirmed_at = utcnow()
     signature.confirm_nonce = None
     db.session.commit()
     return signature
-
-
-class DecisionNotAllowed(Exception):
-    pass
 
 
 class Decision(StrEnum):
@@ -241,9 +329,26 @@ def refresh_listing(signature):
     signature.list_search_key = search_key(" ".join(shown))[:600]
 
 
+_REFUSALS = {
+    SignatureStatus.WITHDRAWN: WithdrawnDecision,
+    SignatureStatus.APPROVED: AlreadyApproved,
+    SignatureStatus.REJECTED: AlreadyRejected,
+    SignatureStatus.UNCONFIRMED: NotConfirmedYet,
+}
+
+
+def _refusal(signature, decision):
+    """The reason the decision does not apply to the entry as it is now, or None when it does."""
+    if signature is None:
+        return EntryGone()
+    status = SignatureStatus(signature.status)
+    if status in _ALLOWED_FROM[decision]:
+        return None
+    return _REFUSALS[status]()
+
+
 def _apply_decision(signature, decision, coordinator):
-    if SignatureStatus(signature.status) not in _ALLOWED_FROM[decision]:
-        raise DecisionNotAllowed
+    """`signature` is locked and read afresh; _refusal(signature, decision) is None."""
     first_approval = decision == Decision.APPROVE and signature.approved_at is None
     previous = signature.status
     signature.status = SignatureStatus.APPROVED if decision == Decision.APPROVE else SignatureStatus.REJECTED
@@ -267,38 +372,67 @@ def _apply_decision(signature, decision, coordinator):
 
 
 def decide_signature(signature, decision, coordinator):
-    _apply_decision(signature, Decision(decision), coordinator)
+    """A coordinator approves or rejects one entry (`signature`: the row or its id).
+
+    Raises a SignatureNoLongerApplies (EntryGone, AlreadyApproved, AlreadyRejected,
+    NotConfirmedYet, WithdrawnDecision) when the entry, read under its lock, no longer allows
+    the decision; then nothing is written, mailed or logged. Returns the decided row.
+    """
+    decision = Decision(decision)
+    signature = lock(Signature, getattr(signature, "id", signature))
+    if (refusal := _refusal(signature, decision)) is not None:
+        refuse(refusal)
+    _apply_decision(signature, decision, coordinator)
     db.session.commit()
     return signature
 
 
+# Why a bulk decision skipped entries, in the order the coordinator reads them.
+SKIP_REASONS = [AlreadyApproved, AlreadyRejected, WithdrawnDecision, NotConfirmedYet, EntryGone]
+
+
+@dataclass
+class BulkDecision:
+    decided: int
+    skipped: dict  # a SKIP_REASONS class -> how many entries were skipped for it
+
+    @property
+    def skipped_count(self):
+        return sum(self.skipped.values())
+
+    def __iter__(self):  # decided, skipped = decide_signatures(...)
+        return iter((self.decided, self.skipped_count))
+
+
 def decide_signatures(signature_ids, decision, coordinator):
-    """Bulk decision in one transaction; entries in a state that does not allow it, or of a
-    coalition the coordinator does not serve, are skipped."""
+    """Bulk decision in one transaction over the rows locked in id order (two bulk decisions
+    over the same entries never deadlock, and the second finds them decided). Entries whose
+    state does not allow the decision any more are skipped, and so are ids that do not exist
+    or belong to a coalition the coordinator does not serve (EntryGone: the same answer, so
+    the form reveals nothing about other coalitions). Nothing decided: nothing is written."""
     decision = Decision(decision)
-    signatures = db.session.scalars(
-        select(Signature).where(
-            Signature.id.in_(signature_ids), declaration_ids_condition(Signature.declaration_id, coordinator)
-        )
-    ).all()
+    wanted = set(signature_ids)
+    signatures = lock_all(Signature, wanted, declaration_ids_condition(Signature.declaration_id, coordinator))
+    skipped = {}
     decided = 0
     for signature in signatures:
-        try:
-            _apply_decision(signature, decision, coordinator)
-        except DecisionNotAllowed:
+        if (refusal := _refusal(signature, decision)) is not None:
+            skipped[type(refusal)] = skipped.get(type(refusal), 0) + 1
             continue
+        _apply_decision(signature, decision, coordinator)
         decided += 1
-    db.session.commit()
-    return decided, len(set(signature_ids)) - decided
+    if missing := len(wanted) - len(signatures):
+        skipped[EntryGone] = missing
+    if decided:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return BulkDecision(decided, {reason: skipped[reason] for reason in SKIP_REASONS if reason in skipped})
 
 
 # ---- withdrawal (RODO art. 7(3) and 17) --------------------------------------------------
 
 WITHDRAW_LINK_MAX_AGE = 400 * 86400  # a link in an old e-mail still works a year later
-
-
-class AlreadyWithdrawn(Exception):
-    pass
 
 
 def signature_for_withdrawal(token):
@@ -315,25 +449,32 @@ def signature_for_withdrawal(token):
 
 
 def _drop_pending_mail(signature):
-    """Mail still waiting to go to the signer's address is not sent any more."""
+    """The entry's own mail still waiting in the outbox is not sent any more: every message
+    queued by notifications.py carries `about` = mail_about(signature). Mail to the same
+    address about anything else (another coalition's signature, an event) stays."""
     from ..mail.models import OutboxMessage, OutboxStatus
 
-    if signature.email:
-        db.session.execute(
-            db.delete(OutboxMessage).where(
-                OutboxMessage.recipient == signature.email, OutboxMessage.status == OutboxStatus.PENDING
-            )
+    db.session.execute(
+        db.delete(OutboxMessage).where(
+            OutboxMessage.about == mail_about(signature), OutboxMessage.status == OutboxStatus.PENDING
         )
+    )
 
 
 def withdraw_signature(signature, now=None):
-    """Take the signature off the list and erase the person's data.
+    """Take the signature off the list and erase the person's data (`signature`: the row or its id).
 
     What stays is what is not personal: that a signature of this kind (and sector) existed
-    under this declaration and was withdrawn on this date. Mail still waiting to go to the
-    address is dropped too.
+    under this declaration and was withdrawn on this date. The entry's own mail still waiting
+    in the outbox is dropped too (an approval queued a moment before is never sent). Raises
+    AlreadyWithdrawn (EntryGone when deleted) when the row, read under its lock, is withdrawn.
     """
     now = now or utcnow()
+    signature = lock(Signature, getattr(signature, "id", signature))
+    if signature is None:
+        refuse(EntryGone())
+    if signature.status == SignatureStatus.WITHDRAWN or signature.withdraw_nonce is None:
+        refuse(AlreadyWithdrawn())
     _drop_pending_mail(signature)
     signature.status = SignatureStatus.WITHDRAWN
     signature.withdrawn_at = now
@@ -370,7 +511,8 @@ def forget_unconfirmed_signatures(cutoff):
 
 
 class AlreadySigned(Exception):
-    """This e-mail address has signed the declaration already."""
+    """This e-mail address has signed the declaration already (`signature`: that entry; None
+    when it was entered at the same moment and is gone again by the time it is looked up)."""
 
     def __init__(self, signature):
         self.signature = signature
@@ -480,22 +622,33 @@ def edit_signature(signature, data, coordinator):
     hide more (at the signer's request), never show more. A paper entry's choices were typed
     in by a coordinator from the form, so they may be corrected either way.
     """
+    signature = lock(Signature, getattr(signature, "id", signature))
+    if signature is None:
+        refuse(EntryGone())
+    if signature.status == SignatureStatus.WITHDRAWN:  # erased: a correction would bring data back
+        refuse(AlreadyWithdrawn())
     if not signature.is_paper:
         for name in ("public_name", "public_organisation"):
             data[name] = bool(data.get(name)) and getattr(signature, name)
     changed = sorted(name for name, value in data.items() if getattr(signature, name) != value)
     for name in changed:
         setattr(signature, name, data[name])
+    if not changed:
+        db.session.rollback()
+        return changed
     refresh_listing(signature)
-    if changed:
-        record(AuditAction.EDIT, signature.audit_name, coalition_id=signature.declaration.coalition_id,
-               subject=signature, details={"fields": changed}, coordinator=coordinator)
+    record(AuditAction.EDIT, signature.audit_name, coalition_id=signature.declaration.coalition_id,
+           subject=signature, details={"fields": changed}, coordinator=coordinator)
     db.session.commit()
     return changed
 
 
 def delete_signature(signature, coordinator):
-    """Remove an entry for good (spam, a duplicate): its endorsements, pending mail and scan too."""
+    """Remove an entry for good (spam, a duplicate): its endorsements, pending mail and scan too.
+    Raises EntryGone when another coordinator deleted it a moment ago."""
+    signature = lock(Signature, getattr(signature, "id", signature))
+    if signature is None:
+        refuse(EntryGone())
     record(AuditAction.DELETE, signature.audit_name, coalition_id=signature.declaration.coalition_id,
            subject=signature, details={"status": signature.status, "origin": signature.origin}, coordinator=coordinator)
     _drop_pending_mail(signature)

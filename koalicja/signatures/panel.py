@@ -9,7 +9,7 @@ from ..panel.access import require_coalition, served_coalition_or_404
 from ..timeutil import warsaw_today
 from .forms import PaperSignatureForm, SignatureEditForm
 from .models import Signature
-from .operations import AlreadySigned, delete_signature, edit_signature, enter_paper_signature
+from .operations import AlreadySigned, SignatureNoLongerApplies, delete_signature, edit_signature, enter_paper_signature
 from .scans import SCAN_TYPES, scan_path
 
 bp = Blueprint("signatures_panel", __name__, url_prefix="/panel")
@@ -34,13 +34,16 @@ def paper_entry(slug):
                 declaration, form.signer_data(), form.scan.data, form.scan_content_type, current_user
             )
         except AlreadySigned as signed:
-            form.email.errors.append(
-                _(
-                    "Ten adres e-mail jest już pod deklaracją: %(name)s (%(status)s).",
-                    name=signed.signature.display_name,
-                    status=signed.signature.status_label,
+            if signed.signature is None:  # entered at the same moment, and gone again since
+                form.email.errors.append(_("Ten adres e-mail był właśnie wpisywany pod deklarację. Sprawdź listę i spróbuj ponownie."))
+            else:
+                form.email.errors.append(
+                    _(
+                        "Ten adres e-mail jest już pod deklaracją: %(name)s (%(status)s).",
+                        name=signed.signature.display_name,
+                        status=signed.signature.status_label,
+                    )
                 )
-            )
         else:
             flash(
                 _("Zapisano podpis papierowy: %(name)s. Jest wśród zatwierdzonych. Możesz wpisać kolejny.", name=signature.display_name),
@@ -92,9 +95,14 @@ def edit(signature_id):
         abort(404)
     form = SignatureEditForm(obj=signature if request.method == "GET" else None)
     if form.validate_on_submit():
-        changed = edit_signature(signature, form.corrected_data(), current_user)
+        back = url_for("panel.queue", stan=signature.status, koalicja=signature.declaration.coalition.slug)
+        try:
+            changed = edit_signature(signature, form.corrected_data(), current_user)
+        except SignatureNoLongerApplies as refused:  # withdrawn or deleted while the form was open
+            flash(refused.message, "error")
+            return see_other(back)
         flash(_("Zapisano poprawki.") if changed else _("Nic się nie zmieniło."), "success")
-        return see_other(url_for("panel.queue", stan=signature.status, koalicja=signature.declaration.coalition.slug))
+        return see_other(back)
     status = 422 if request.method == "POST" else 200
     return render_template("signatures/panel/edit.html", signature=signature, form=form,
                            coalition=signature.declaration.coalition), status
@@ -107,6 +115,10 @@ def delete(signature_id):
         flash(_("Zaznacz potwierdzenie, aby usunąć wpis."), "error")
         return see_other(url_for("signatures_panel.edit", signature_id=signature_id))
     back = url_for("panel.queue", stan=signature.status, koalicja=signature.declaration.coalition.slug)
-    delete_signature(signature, current_user)
-    flash(_("Wpis usunięty."), "success")
+    try:
+        delete_signature(signature, current_user)
+    except SignatureNoLongerApplies as refused:  # another coordinator deleted it a moment ago
+        flash(refused.message, "error")
+    else:
+        flash(_("Wpis usunięty."), "success")
     return see_other(back)

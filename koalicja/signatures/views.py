@@ -10,6 +10,7 @@ from ..tokens import TokenExpired, TokenInvalid
 from .forms import EmailOnlyForm, SignatureForm
 from .operations import (
     AlreadyWithdrawn,
+    EntryGone,
     LinkUsed,
     confirm_signature,
     resend_confirmation_links,
@@ -91,15 +92,17 @@ def confirm(token):
         return _link_problem("expired")
     except TokenInvalid:
         return _link_problem("invalid")
-    except LinkUsed as used:
-        return _link_problem("used", coalition=used.signature.declaration.coalition)
+    except LinkUsed as used:  # confirmed already (another press of the button), decided on or withdrawn
+        return _link_problem("used", coalition=used.signature.declaration.coalition, message=used.message)
     coalition = signature.declaration.coalition
     return render_template("signatures/confirm.html", signature=signature, coalition=coalition)
 
 
-def _link_problem(problem, coalition=None):
+def _link_problem(problem, coalition=None, message=None):
     form = EmailOnlyForm()
-    return render_template("signatures/link_problem.html", problem=problem, form=form, coalition=coalition), 410 if problem == "expired" else 400
+    return render_template(
+        "signatures/link_problem.html", problem=problem, form=form, coalition=coalition, message=message
+    ), 410 if problem == "expired" else 400
 
 
 @bp.get("/<slug>/dziekujemy")
@@ -137,7 +140,10 @@ def withdraw(token):
     except (TokenExpired, TokenInvalid):
         return render_template("signatures/withdraw_request.html", form=EmailOnlyForm(), invalid_link=True), 400
     if request.method == "POST":
-        withdraw_signature(signature)
+        try:
+            withdraw_signature(signature)
+        except (AlreadyWithdrawn, EntryGone):  # pressed twice, or removed a moment ago
+            return render_template("signatures/withdrawn.html", already=True)
         return see_other(url_for("signatures.withdrawn"))
     return render_template("signatures/withdraw.html", signature=signature, coalition=signature.declaration.coalition)
 

@@ -146,7 +146,7 @@ def test_bulk_approve_counts_and_skips_unconfirmed(app, client, auth, coalition)
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Zatwierdzone wpisy: 2." in page
-    assert "Pominięte wpisy (niepotwierdzone lub już rozpatrzone): 1." in page
+    assert "Pominięte wpisy: 1 (jeszcze niepotwierdzone e-mailem: 1)." in page
     assert [status_of(app, i) for i in ids] == ["approved", "approved", "unconfirmed"]
 
 
