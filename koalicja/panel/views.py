@@ -13,9 +13,9 @@ from ..text import escape_like, page_number
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import (
-    Decision,
     AlreadyApproved,
     AlreadyRejected,
+    Decision,
     EntryGone,
     NotConfirmedYet,
     SignatureNoLongerApplies,
@@ -189,12 +189,12 @@ def decide(signature_id):
         if isinstance(refused, EntryGone):
             signature = None
     if wants_fragment():
-        row = render_template(
-            "panel/_queue_row.html",
         if signature is None:  # deleted by another coordinator: the row says so and goes
             return add_trigger(make_response(render_template(
                 "panel/_queue_row_gone.html", signature_id=signature_id, row_message=message
             )), "queueChanged")
+        row = render_template(
+            "panel/_queue_row.html",
             signature=signature,
             row_message=message,
             attended=attended_events([signature.email_key], coalition_ids_condition(Event.coalition_id)),
@@ -211,8 +211,6 @@ def _is_queue_url(url):
     return bool(url) and url.startswith(request.host_url + "panel/podpisy")
 
 
-@bp.post("/podpisy/decyzje")
-@login_required
 # Why entries of a bulk decision were skipped: "label: count" needs no plural forms.
 SKIP_REASON_LABELS = {
     AlreadyApproved: lambda count: _("już zatwierdzone: %(count)d", count=count),
@@ -223,6 +221,8 @@ SKIP_REASON_LABELS = {
 }
 
 
+@bp.post("/podpisy/decyzje")
+@login_required
 def decide_many():
     decision = _decision_from_form()
     ids = [int(v) for v in request.form.getlist("ids") if v.isascii() and v.isdigit() and len(v) < 10]
