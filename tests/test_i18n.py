@@ -15,7 +15,7 @@ from koalicja.signatures.operations import decide_signature
 from koalicja.timeutil import utc_to_warsaw, utcnow
 
 from .conftest import VALID_ORGANISATION, VALID_PERSON, current_declaration, sign
-from .events.conftest import event_url, load_event, make_event
+from .events.conftest import event_url, load_event, make_event, registration_url
 from .translations import (
     CATALOGUES,
     LANGUAGES,
@@ -223,7 +223,7 @@ def test_signature_emails_go_out_in_the_signers_language(app, client, coalition,
 def test_event_emails_go_out_in_the_registrants_language(app, client, coalition, language, subject):
     event_id = make_event(app)
     client.set_cookie("lang", language)
-    page = client.get(event_url())
+    page = client.get(registration_url())
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     answers = {"full_name": "Olena Kovalenko", "email": "olena@example.org", "accept_privacy": "y"}
     client.post(event_url(), data={"csrf_token": token, **answers})

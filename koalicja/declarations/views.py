@@ -13,6 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
+from ..serving import cached_page
 from ..signatures.districts import DISTRICT_SLUGS, district_from_slug
 from ..signatures.notifications import ENDORSE_LINK_MAX_AGE_DAYS
 from ..text import HEX_COLOUR, contrast_with_white, page_number, render_markdown
@@ -48,6 +49,7 @@ def _coalition_or_404(slug):
 
 
 @bp.get("/")
+@cached_page
 def index():
     coalitions = all_coalitions()
     if len(coalitions) == 1:
@@ -56,6 +58,7 @@ def index():
 
 
 @bp.get("/<slug>/")
+@cached_page
 def home(slug):
     coalition = _coalition_or_404(slug)
     # Only drafts so far: nothing to read or sign yet.
@@ -71,6 +74,7 @@ def home(slug):
 
 
 @bp.get("/<slug>/sojusznicy")
+@cached_page
 def allies(slug):
     coalition = _coalition_or_404(slug)
     query = request.args.get("q", "")[:100]
@@ -105,6 +109,7 @@ def allies(slug):
 
 
 @bp.get("/<slug>/prywatnosc")
+@cached_page
 def privacy(slug):
     coalition = _coalition_or_404(slug)
     return render_template(
@@ -144,6 +149,7 @@ def _declaration_or_404(coalition):
 
 
 @bp.get("/<slug>/deklaracja/wersje")
+@cached_page
 def versions(slug):
     coalition = _coalition_or_404(slug)
     return render_template("declarations/versions.html", coalition=coalition, declaration=_declaration_or_404(coalition))
@@ -151,6 +157,7 @@ def versions(slug):
 
 @bp.get("/<slug>/deklaracja/wersja-<int:number>", defaults={"kind": VersionKind.TEXT.value})
 @bp.get("/<slug>/deklaracja/aneks-<int:number>", defaults={"kind": VersionKind.ANNEX.value})
+@cached_page
 def version(slug, kind, number):
     """A published text or annex, readable for ever at its own address; drafts are not there."""
     coalition = _coalition_or_404(slug)
@@ -166,6 +173,7 @@ BLANK_SIGNATURE_ROWS = 5
 
 
 @bp.get("/<slug>/deklaracja/druk")
+@cached_page
 def printable(slug):
     """The text with its signatories as a "PARTNER / PODPIS" table, laid out for paper.
 

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..panel.access import coalition_ids_condition, coalitions_served, require_coalition
 from ..locking import NoLongerApplies
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
+from ..serving import cached_page
 from ..timeutil import utc_to_warsaw, warsaw_to_utc
 from .forms import EventForm, EventMessageForm, slugify
 from .models import REGISTRATION_STATUS_LABELS, Event, EventStatus, Registration, RegistrationStatus
@@ -172,6 +173,7 @@ FILTER_LABELS = {"": _l("Wszystkie")} | {status.value: label for status, label i
 
 
 @bp.get("/<int:event_id>")
+@cached_page(per_user=True)
 def detail(event_id):
     event = _event_or_404(event_id)
     status = request.args.get("stan", "")
@@ -229,6 +231,7 @@ def message(event_id):
 
 
 @bp.get("/<int:event_id>/wejscie")
+@cached_page(per_user=True)
 def check_in(event_id):
     """The door: a phone-sized page with search by name or code; the QR code opens it with ?kod=."""
     event = _event_or_404(event_id)

@@ -6,6 +6,7 @@ from ..extensions import csrf, limiter
 from ..security import submitted_mailbox
 from ..htmx import see_other
 from ..locking import NoLongerApplies
+from ..serving import cached_page
 from ..text import render_markdown
 from ..tokens import TokenExpired, TokenInvalid
 from .calendar import event_ics
@@ -55,6 +56,7 @@ def _confirm_max_age():
 
 
 @bp.get("/<slug>/wydarzenia")
+@cached_page(clock=True)
 def index(slug):
     coalition = _coalition(slug)
     events = upcoming_events(coalition)
@@ -68,21 +70,45 @@ def index(slug):
 
 
 @bp.get("/<slug>/wydarzenia/archiwum")
+@cached_page(clock=True)
 def archive(slug):
     coalition = _coalition(slug)
     return render_template("events/archive.html", coalition=coalition, events=past_events(coalition))
 
 
-@bp.route("/<slug>/wydarzenia/<event_slug>", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token and re-renders with the person's answers
-@limiter.limit("20 per 10 minutes", methods=["POST"])
-@limiter.limit("5 per hour", methods=["POST"], key_func=submitted_mailbox)
+@bp.get("/<slug>/wydarzenia/<event_slug>")
+@cached_page(clock=True)
 def detail(slug, event_slug):
+    """The event as everyone sees it; "Zapisz się" leads to the form's own page."""
+    coalition, event = _event(slug, event_slug)
+    return render_template(
+        "events/detail.html",
+        coalition=coalition,
+        event=event,
+        state=availability(event),
+        places=places_left(event),
+        description_html=render_markdown(event.description),
+    )
+
+
+@bp.get("/<slug>/wydarzenia/<event_slug>/zapisz")
+def registration_form(slug, event_slug):
+    """The registration form: this visitor's CSRF token and bot-trap clock, so private, never kept."""
+    coalition, event = _event(slug, event_slug)
+    return _registration_page(coalition, event, RegistrationForm(max_companions=event.max_companions))
+
+
+# The form posts to the event's own address (the address of registering for it since the start).
+@bp.post("/<slug>/wydarzenia/<event_slug>")
+@csrf.exempt  # the form checks its own token and re-renders with the person's answers
+@limiter.limit("20 per 10 minutes")
+@limiter.limit("5 per hour", key_func=submitted_mailbox)
+def register_for(slug, event_slug):
     coalition, event = _event(slug, event_slug)
     form = RegistrationForm(max_companions=event.max_companions)
-    refusal = None
-    if form.is_submitted() and form.is_bot:
+    if form.is_bot:
         return see_other(url_for("events.registered", slug=slug, event_slug=event_slug))
+    refusal = None
     if form.validate_on_submit():
         try:
             result = register(event, form.registration_data(), language=str(get_locale() or "pl"))
@@ -91,17 +117,19 @@ def detail(slug, event_slug):
         else:
             session["registered"] = {"email": form.email.data, "event": event.id, "new": result.new}
             return see_other(url_for("events.registered", slug=slug, event_slug=event_slug))
-    status = 422 if request.method == "POST" else 200
+    return _registration_page(coalition, event, form, refusal), 422
+
+
+def _registration_page(coalition, event, form, refusal=None):
     return render_template(
-        "events/detail.html",
+        "events/register.html",
         coalition=coalition,
         event=event,
         form=form,
         state=availability(event),
         refusal=refusal,
         places=places_left(event),
-        description_html=render_markdown(event.description),
-    ), status
+    )
 
 
 @bp.get("/<slug>/wydarzenia/<event_slug>/zapisano")

@@ -9,6 +9,7 @@ from ..events.models import Event
 from ..events.operations import attended_events
 from ..extensions import csrf, db, limiter
 from ..security import safe_local_path, submitted_mailbox
+from ..serving import cached_page
 from ..text import escape_like, page_number
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
@@ -118,6 +119,7 @@ def _search_condition(query):
 
 @bp.get("/podpisy")
 @login_required
+@cached_page(per_user=True)
 def queue():
     status = request.args.get("stan", SignatureStatus.CONFIRMED.value)
     if status not in {s.value for s in QUEUE_TABS}:

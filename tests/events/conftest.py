@@ -48,8 +48,13 @@ def event_url(slug=EVENT_SLUG):
     return f"/{SLUG}/wydarzenia/{slug}"
 
 
+def registration_url(slug=EVENT_SLUG):
+    """The registration form's own page; the form posts to the event's address."""
+    return event_url(slug) + "/zapisz"
+
+
 def register_http(client, slug=EVENT_SLUG, **fields):
-    page = client.get(event_url(slug))
+    page = client.get(registration_url(slug))
     data = {"full_name": "Zofia Łukasik", "email": "zofia@example.org", "accept_privacy": "y", **fields}
     return client.post(event_url(slug), data={"csrf_token": csrf_token_from(page), **data})
 

@@ -83,7 +83,7 @@ def test_capacity_holds_under_200_simultaneous_registrations(tmp_path, database_
 
     def person(number):
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        page = opener.open(url, timeout=60).read().decode()
+        page = opener.open(url + "/zapisz", timeout=60).read().decode()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         data = urllib.parse.urlencode(
             {"csrf_token": token, "full_name": f"Osoba {number}", "email": f"osoba{number}@example.org", "accept_privacy": "y"}

@@ -50,7 +50,7 @@ def test_event_form_never_fails_and_saves_nothing_invalid(app, client, coalition
         exists = db.session.execute(db.text("select count(*) from event")).scalar()
     if not exists:
         make_event(app, max_companions=2)
-    token = csrf_token_from(client.get("/sasiedztwa/wydarzenia/gala"))
+    token = csrf_token_from(client.get("/sasiedztwa/wydarzenia/gala/zapisz"))
     response = client.post("/sasiedztwa/wydarzenia/gala", data={**values, "csrf_token": token})
     assert_polite(response)
     with app.app_context():

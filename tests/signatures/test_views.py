@@ -1,4 +1,6 @@
 """Signing through HTTP: bad input is explained in Polish and nothing is stored."""
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -148,5 +150,5 @@ def test_unknown_coalition_is_a_polish_404(client, coalition):
 def test_sign_form_page_has_csrf_and_htmx_served_locally(client, coalition):
     page = client.get("/sasiedztwa/podpisz").get_data(as_text=True)
     assert csrf_token_from(client.get("/sasiedztwa/podpisz"))
-    assert '/static/js/htmx-2.0.11.min.js' in page
+    assert re.search(r'src="/static/[0-9a-f]{16}/js/htmx-2\.0\.11\.min\.js"', page)  # versioned (koalicja/serving/static.py)
     assert "https://" not in page.split("<body")[0]
