@@ -41,6 +41,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -65,6 +66,7 @@ PAGE_WEIGHT_BUDGET = 40_000  # bytes, HTML + CSS + JS, gzipped
 # The UK Parliament petitions site's record: "Revoke Article 50 and remain in the EU", 21 March
 # 2019, about 2 000 signatures a minute at its peak (reported by the Petitions Committee).
 PETITIONS_PEAK_PER_MINUTE = 2_000
+WRK_THREADS = 2
 # Every request, from wrk or from this script, looks like the same browser (Flask-Login ties a
 # coordinator's session to the user agent).
 BROWSER_HEADERS = {
@@ -188,7 +190,7 @@ def _milliseconds(text):
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url, seconds, connections, threads=2, headers=None, script=None, server=None):
+def wrk(url, seconds, connections, threads=WRK_THREADS, headers=None, script=None, server=None):
     """One wrk run; with `server`, also the CPU time its workers spent per request (µs)."""
     cpu_before = server.cpu_seconds() if server else None
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
@@ -214,7 +216,11 @@ def wrk(url, seconds, connections, threads=2, headers=None, script=None, server=
 
 SIGN_SCRIPT = """
 -- POST the signing form; every request signs with a new address (so each one writes a
--- signature and its confirmation e-mail to the outbox).
+-- signature and its confirmation e-mail to the outbox) and, when the form has a bot trap,
+-- with a start time of its own (each is accepted once), fetched beforehand by GETs of the
+-- form in the same session.
+local starts = {%(starts)s}
+local thread_count = %(threads)d
 local counter = 0
 local threads = {}
 function setup(thread)
@@ -222,12 +228,16 @@ function setup(thread)
   thread:set("thread_number", #threads)
 end
 request = function()
+  local body = "%(body)s&email=%(tag)s-" .. thread_number .. "-" .. counter .. "%%40example.org"
+  if #starts > 0 then
+    -- the threads take turns through the list; past its end a start time comes back (refused)
+    body = body .. "&form_started=" .. starts[(thread_number - 1 + counter * thread_count) %% #starts + 1]
+  end
   counter = counter + 1
-  local email = "%(tag)s-" .. thread_number .. "-" .. counter .. "%%40example.org"
   return wrk.format("POST", "%(path)s", {
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Cookie"] = "%(cookie)s",
-  }, "%(body)s&email=" .. email)
+  }, body)
 end
 """
 
@@ -283,20 +293,35 @@ def coordinator_cookie(base):
     return cookie_header(jar)
 
 
-def sign_form(url):
-    """A visitor's cookie and the form's fields (hidden ones included), as a browser would send them."""
+def sign_session(url, starts=0):
+    """A visitor's cookie, the form's fields as a browser sends them, and `starts` start times of
+    the bot trap, each from its own GET of the form in that session (one per signing: each is
+    accepted once). No start times when the form has no bot trap."""
     opener, jar = opener_with_cookies()
     status, _headers, body = fetch(opener, url)
     if status != 200:
         raise RuntimeError(f"{url}: {status}")
     page = body.decode()
     fields = {"csrf_token": hidden_value(page, "csrf_token")}
-    if 'name="form_started"' in page:
-        fields["form_started"] = hidden_value(page, "form_started")
+    trapped = 'name="form_started"' in page
+    if trapped:
         fields["website"] = ""
     fields.update(kind="person", full_name="Osoba Z Benchmarku", city="Kraków", accept_declaration="y",
                   accept_privacy="y", public_name="y")
-    return cookie_header(jar), urllib.parse.urlencode(fields)
+    cookie = cookie_header(jar)
+    tokens = []
+    if trapped and starts:
+        plain = urllib.request.build_opener(NoRedirect())
+
+        def start_time(_number):
+            _status, _headers, form = fetch(plain, url, headers={"Cookie": cookie})
+            return hidden_value(form.decode(), "form_started")
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            tokens = list(pool.map(start_time, range(starts)))
+        if not all(tokens):
+            raise RuntimeError(f"{url}: a form came without its start time")
+    return cookie, urllib.parse.urlencode(fields), tokens
 
 
 def response_headers(url):
@@ -558,19 +583,29 @@ def prepare_database(kind, workdir):
     return cluster.create_database(), cluster
 
 
-def sign_scripts(workdir, targets):
-    """For round n: one wrk script per (name, path, cookie, body), each signing with new addresses."""
+def sign_scripts(workdir, targets, rounds):
+    """For round n: one wrk script per (name, path, cookie, body, start times), each signing with
+    new addresses; round n uses its own share of the start times."""
 
     def scripts(number):
         made = []
-        for name, path, cookie, body in targets:
+        for name, path, cookie, body, starts in targets:
+            share = len(starts) // rounds
+            mine = starts[number * share:(number + 1) * share]
             script = workdir / f"sign-{name}-{number}.lua"
             tag = f"{name}{number}" + os.urandom(3).hex()
-            script.write_text(SIGN_SCRIPT % {"tag": tag, "path": path, "cookie": cookie, "body": body})
+            script.write_text(SIGN_SCRIPT % {"tag": tag, "path": path, "cookie": cookie, "body": body,
+                                             "threads": WRK_THREADS, "starts": ",".join(f'"{s}"' for s in mine)})
             made.append(script)
         return tuple(made)
 
     return scripts
+
+
+# Start times fetched per second of measuring: more than the app has signed per second on two
+# cores so far (~150-300). If the app ever signs faster, the reused ones are refused and show
+# as errors (422) in the result.
+SIGN_STARTS_PER_SECOND = 600
 
 
 def measure_app_alone(plan, app_server, hello_server, database_url, panel_cookie, seconds, connections, rounds):
@@ -598,12 +633,14 @@ def measure_app_alone(plan, app_server, hello_server, database_url, panel_cookie
 def measure_sign(app_server, minimal_server, database_url, workdir, seconds, connections, rounds):
     print("   sign POST: the app against bench/minimal_sign.py …", flush=True)
     app_path, minimal_path = f"/{seeding.SLUG}/podpisz", "/podpisz"
-    app_cookie, app_body = sign_form(app_server.url + app_path)
-    minimal_cookie, minimal_body = sign_form(minimal_server.url + minimal_path)
+    started = time.perf_counter()
+    app_cookie, app_body, app_starts = sign_session(app_server.url + app_path, rounds * seconds * SIGN_STARTS_PER_SECOND)
+    minimal_cookie, minimal_body, _none = sign_session(minimal_server.url + minimal_path)
+    print(f"   ({len(app_starts)} start times of the bot trap fetched in {time.perf_counter() - started:.1f} s)", flush=True)
     time.sleep(3.5)  # the bot trap refuses forms sent within 3 s of loading them
     before = {table: count_rows(database_url, table) for table in SIGN_TABLES}
-    scripts = sign_scripts(workdir, [("minimal", minimal_path, minimal_cookie, minimal_body),
-                                     ("app", app_path, app_cookie, app_body)])
+    scripts = sign_scripts(workdir, [("minimal", minimal_path, minimal_cookie, minimal_body, []),
+                                     ("app", app_path, app_cookie, app_body, app_starts)], rounds)
     row = alternate(minimal_server, minimal_server.url + minimal_path, app_server, app_server.url + app_path,
                     seconds, connections, rounds, scripts=scripts)
     written = {table: count_rows(database_url, table) - before[table] for table in SIGN_TABLES}
