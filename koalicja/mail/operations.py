@@ -156,9 +156,9 @@ def _record_sent(row, report):
 # Every app server may run its own `send-mail --watch`. A sender first *claims* a batch of due
 # messages in one short transaction: it writes its name into `claimed_by` and moves
 # `next_attempt_at` to the end of a lease (MAIL_CLAIM_SECONDS), so the rows are no longer due
-# for anyone else. On PostgreSQL the claim reads the due rows with `FOR UPDATE SKIP LOCKED`:
-# two senders claiming at the same moment get different rows and never wait for each other.
-# On SQLite the claim is one UPDATE statement, which runs under the database's write lock.
+# for anyone else. On PostgreSQL the claim first locks the due rows with `FOR UPDATE SKIP
+# LOCKED`: two senders claiming at the same moment get different rows and never wait for each
+# other. On SQLite the claim is one UPDATE statement, which runs under the database's write lock.
 # Then the sender delivers its batch outside any lock, committing each outcome (sent, retry
 # later, failed) as it goes, which ends the claim of that message. A sender that dies keeps its
 # unfinished messages only until the lease ends; then the next sender takes them (at most the
@@ -180,10 +180,16 @@ def _claim_due(sender, batch_size, lease):
     now = utcnow()
     due = select(OutboxMessage.id).where(_due_now(now)).order_by(OutboxMessage.id).limit(batch_size)
     if db.session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # Locked first, in a statement of its own: as a subquery of the UPDATE, PostgreSQL may
+        # run it again for every row and claim more than the batch.
+        ids = db.session.scalars(due.with_for_update(skip_locked=True)).all()
+        chosen = OutboxMessage.id.in_(ids)
+    else:
+        # One statement: SQLite runs it whole under its write lock.
+        chosen = OutboxMessage.id.in_(due.scalar_subquery()) & _due_now(now)
     claimed = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(due.scalar_subquery()), _due_now(now))
+        .where(chosen)
         .values(claimed_by=sender, next_attempt_at=now + lease)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
