@@ -836,9 +836,10 @@ def markdown(report):
         f"### {database} — {report['date']}, nproc={report['nproc']}, wrk -t2 -c{report['connections']} "
         f"-d{report['seconds']}s x {report['rounds']} rounds, gunicorn 2 workers x 4 threads",
         "",
-        f"Seeded {seeding.ALLIES:,} approved allies, {seeding.QUEUE:,} in the queue, {seeding.EVENTS} events, "
-        f"{seeding.REGISTRATIONS:,} registrations, {len(seeding.OTHER_COALITIONS)} more coalitions in "
-        f"{report['seed_seconds']} s. Load average (1 min) at the start: {report['load_average_at_start']}.".replace(",", " "),
+        f"Seeded {_number(seeding.ALLIES)} approved allies, {_number(seeding.QUEUE)} in the queue, {seeding.EVENTS} "
+        f"events, {_number(seeding.REGISTRATIONS)} registrations and {len(seeding.OTHER_COALITIONS)} more coalitions in "
+        f"{report['seed_seconds']} s. Load average (1 min) at the start: {report['load_average_at_start']} "
+        f"(on {report['nproc']} cores).",
         "",
         f"#### App alone (no proxy) against bare Flask — budgets: public ≥ {PUBLIC_BUDGET:.2f}×, "
         f"with a form ≥ {FORM_BUDGET:.2f}×, p99 < {P99_BUDGET_MS:g} ms",
