@@ -205,3 +205,137 @@ def test_queue_search_and_pages(app, client, auth, coalition):
     found = client.get("/panel/podpisy?q=SZUKANA", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert found.count('id="signature-') == 1 and "Znalezione wpisy: 1." in found and "<html" not in found
     assert client.get("/panel/podpisy?q=100%25").status_code == 200
+
+
+# ---- refused decisions name what happened ----------------------------------------------------
+
+
+def withdraw(app, signature_id):
+    from koalicja.signatures.operations import withdraw_signature
+
+    with app.app_context():
+        withdraw_signature(signature_id)
+
+
+def decide_by_htmx(client, auth, signature_id, decision="approve"):
+    return client.post(
+        f"/panel/podpisy/{signature_id}/decyzja",
+        data={"decision": decision},
+        headers={"HX-Request": "true", "X-CSRFToken": auth.csrf()},
+    )
+
+
+def outbox_and_audit(app):
+    from sqlalchemy import func
+
+    from koalicja.panel.models import AuditEntry
+
+    with app.app_context():
+        return (db.session.scalar(select(func.count(OutboxMessage.id))), db.session.scalar(select(func.count(AuditEntry.id))))
+
+
+def test_approving_an_entry_withdrawn_meanwhile_says_it_was_withdrawn(app, client, auth, coalition):
+    signature_id = add_signature(app)
+    auth.login()
+    queue = client.get("/panel/podpisy").get_data(as_text=True)  # the coordinator sees it waiting …
+    assert f'id="signature-{signature_id}"' in queue
+    withdraw(app, signature_id)  # … and the signer withdraws before the button is pressed
+    before = outbox_and_audit(app)
+    row = decide_by_htmx(client, auth, signature_id).get_data(as_text=True)
+    assert "Ten wpis został już wycofany" in row and "nie potwierdziła" not in row
+    assert "Wycofany przez osobę podpisującą" in row
+    assert status_of(app, signature_id) == "withdrawn"
+    assert outbox_and_audit(app) == before
+
+
+def test_approving_twice_says_it_is_approved_already(app, client, auth, coalition):
+    signature_id = add_signature(app)
+    auth.login()
+    decide_by_htmx(client, auth, signature_id)
+    before = outbox_and_audit(app)
+    response = client.post(
+        f"/panel/podpisy/{signature_id}/decyzja",
+        data={"decision": "approve", "csrf_token": auth.csrf()},
+        headers={"Referer": "http://localhost/panel/podpisy"},
+    )
+    assert response.status_code == 303
+    assert "Ten wpis został już zatwierdzony." in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert outbox_and_audit(app) == before
+
+
+def test_rejecting_twice_says_it_is_rejected_already(app, client, auth, coalition):
+    signature_id = add_signature(app)
+    auth.login()
+    decide_by_htmx(client, auth, signature_id, "reject")
+    assert "Ten wpis został już odrzucony." in decide_by_htmx(client, auth, signature_id, "reject").get_data(as_text=True)
+
+
+def test_deciding_on_an_entry_deleted_meanwhile_says_it_is_gone(app, client, auth, coalition):
+    signature_id = add_signature(app)
+    auth.login()
+    with app.app_context():
+        db.session.execute(db.delete(Signature).where(Signature.id == signature_id))
+        db.session.commit()
+    # The row was loaded before the lock in production; here the entry is gone before the
+    # request, so the view's own lookup answers 404, the same as for a wrong number.
+    assert decide_by_htmx(client, auth, signature_id).status_code == 404
+
+
+def test_an_entry_deleted_between_the_views_lookup_and_the_lock_gets_a_row_saying_so(app, client, auth, coalition, monkeypatch):
+    from koalicja.signatures import operations
+
+    signature_id = add_signature(app)
+    auth.login()
+    token = auth.csrf()
+    real_lock = operations.lock
+
+    def lock_after_deletion(model, ident):
+        db.session.execute(db.delete(Signature).where(Signature.id == ident))
+        db.session.commit()
+        return real_lock(model, ident)
+
+    monkeypatch.setattr(operations, "lock", lock_after_deletion)
+    response = client.post(
+        f"/panel/podpisy/{signature_id}/decyzja", data={"decision": "approve"},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+    row = response.get_data(as_text=True)
+    assert response.status_code == 200 and f'id="signature-{signature_id}"' in row
+    assert "Tego wpisu już nie ma: został usunięty." in row
+
+
+def test_bulk_decision_says_how_many_were_decided_and_why_others_were_skipped(app, client, auth, coalition):
+    ids = [
+        add_signature(app, email="a@example.org"),
+        add_signature(app, email="b@example.org", status=SignatureStatus.APPROVED),
+        add_signature(app, email="c@example.org"),
+        add_signature(app, email="d@example.org", status=SignatureStatus.UNCONFIRMED),
+    ]
+    withdraw(app, ids[2])
+    auth.login()
+    response = client.post(
+        "/panel/podpisy/decyzje",
+        data={"decision": "approve", "ids": [str(i) for i in ids] + ["987654"], "csrf_token": auth.csrf()},
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Zatwierdzone wpisy: 1." in page
+    assert (
+        "Pominięte wpisy: 4 (już zatwierdzone: 1; wycofane przez osoby podpisujące: 1; "
+        "jeszcze niepotwierdzone e-mailem: 1; usunięte lub spoza Twoich koalicji: 1)."
+    ) in page
+
+
+def test_changing_the_password_is_saved_by_the_operation(app, client, auth, coalition):
+    from koalicja.panel.operations import authenticate
+
+    from ..conftest import COORDINATOR_PASSWORD, csrf_token_from
+
+    auth.login()
+    form = client.get("/panel/haslo")
+    response = client.post("/panel/haslo", data={
+        "csrf_token": csrf_token_from(form), "current_password": COORDINATOR_PASSWORD,
+        "new_password": "zupelnie-nowe-haslo", "repeat_password": "zupelnie-nowe-haslo",
+    })
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    with app.app_context():
+        assert authenticate(COORDINATOR_EMAIL, "zupelnie-nowe-haslo") is not None

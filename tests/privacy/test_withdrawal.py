@@ -105,3 +105,34 @@ def test_every_public_form_links_the_privacy_notice(app, client, coalition):
     make_event(app)
     for path in ("/sasiedztwa/podpisz", event_url(), "/nowy-link", "/wycofaj", "/potwierdz/zly"):
         assert 'href="/sasiedztwa/prywatnosc"' in client.get(path).get_data(as_text=True), path
+
+
+def test_a_confirmation_link_of_a_withdrawn_entry_says_it_was_withdrawn(app, client, coalition):
+    sign(client, email="rozmysla@example.org", full_name="Ktoś", kind="person", accept_declaration="y", accept_privacy="y")
+    [confirm_path] = links_in_outbox(app, "potwierdz")
+    [withdraw_path] = links_in_outbox(app, "wycofaj")
+    client.post(withdraw_path, data={"csrf_token": csrf_token_from(client.get(withdraw_path))})
+    page = client.get(confirm_path)
+    assert page.status_code == 400
+    text = page.get_data(as_text=True)
+    assert "Ten wpis został już wycofany" in text and "jest już potwierdzony" not in text
+    response = client.post(confirm_path, data={"csrf_token": csrf_token_from(page)})
+    assert response.status_code == 400 and "Ten wpis został już wycofany" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Signature.status)) == "withdrawn"
+
+
+def test_a_withdrawal_pressed_again_in_a_second_tab_says_it_is_done(app, client, coalition, monkeypatch):
+    """The second press got past the link's check before the first one committed: the
+    operation, reading the row under its lock, refuses, and the page says it is done already."""
+    from koalicja.signatures import views
+
+    sign(client, email="dwie-karty@example.org", full_name="Ktoś", kind="person", accept_declaration="y", accept_privacy="y")
+    [path] = links_in_outbox(app, "wycofaj")
+    token = csrf_token_from(client.get(path))
+    assert client.post(path, data={"csrf_token": token}).status_code == 303
+    # The link's check as it was before the first press committed: it found the row.
+    monkeypatch.setattr(views, "signature_for_withdrawal", lambda _token: db.session.scalar(select(Signature)))
+    response = client.post(path, data={"csrf_token": token})
+    assert response.status_code == 200
+    assert "Ten podpis został już wycofany" in response.get_data(as_text=True)
