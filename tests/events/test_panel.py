@@ -1,5 +1,5 @@
 """Coordinators manage events, registrations, messages and the door."""
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from koalicja.events.models import Event, Registration
 from koalicja.events.operations import register
@@ -165,3 +165,59 @@ def test_check_in_by_name_by_code_and_one_tap(app, client, auth, coalition):
     approved = client.get("/panel/podpisy?stan=approved").get_data(as_text=True)
     assert "Był(a) na: Gala Sojuszników Sąsiedztw" in approved
     assert "Nie ma zapisu z kodem" in client.get(f"/panel/wydarzenia/{event_id}/wejscie?kod=ZZZZ").get_data(as_text=True)
+
+
+def test_a_decision_made_already_is_refused_and_named(app, client, auth, coalition):
+    event_id = make_event(app, requires_approval=True)
+    registration_id = add_registration(app, event_id, 1)
+    with app.app_context():
+        db.session.get(Registration, registration_id).status = "approval"
+        db.session.commit()
+    auth.login()
+    token = auth.csrf()
+    path = f"/panel/wydarzenia/zapisy/{registration_id}/decyzja"
+    assert client.post(path, data={"decision": "approve", "csrf_token": token}).status_code == 303
+    for decision in ("approve", "reject"):
+        again = client.post(path, data={"decision": decision, "csrf_token": token})
+        assert again.status_code == 303
+        assert "To zgłoszenie zostało już przyjęte." in client.get(again.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Registration, registration_id).status == "confirmed"
+        templates = db.session.scalars(select(OutboxMessage.template).where(OutboxMessage.recipient == "osoba1@example.org")).all()
+        assert templates.count("registration_confirmed_to_registrant") == 1
+        assert "registration_rejected_to_registrant" not in templates
+        assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.subject_type == "registration")) == 1
+
+
+def test_publishing_twice_says_it_is_published(app, client, auth, coalition):
+    event_id = make_event(app, status="draft")
+    auth.login()
+    client.post(f"/panel/wydarzenia/{event_id}/publikuj", data={"csrf_token": auth.csrf()})
+    again = client.post(f"/panel/wydarzenia/{event_id}/publikuj", data={"csrf_token": auth.csrf()})
+    assert "To wydarzenie jest już opublikowane." in client.get(again.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AuditEntry.id))) == 1
+
+
+def test_a_second_tap_at_the_door_shows_the_first_one(app, client, auth, coalition):
+    event_id = make_event(app)
+    registration_id = add_registration(app, event_id, 1)
+    auth.login()
+    headers = {"HX-Request": "true", "X-CSRFToken": auth.csrf()}
+    path = f"/panel/wydarzenia/zapisy/{registration_id}/obecnosc"
+    client.post(path, data={"attended": "1"}, headers=headers)
+    second = client.post(path, data={"attended": "1"}, headers=headers).get_data(as_text=True)
+    assert "Obecność tej osoby jest już potwierdzona." in second and "Obecna/y od" in second
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AuditEntry.id))) == 1
+
+
+def test_the_csv_export_is_recorded_by_its_operation(app, client, auth, coalition):
+    event_id = make_event(app)
+    add_registration(app, event_id, 1)
+    auth.login()
+    assert client.get(f"/panel/wydarzenia/{event_id}/zapisy.csv").status_code == 200
+    with app.app_context():
+        [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()
+        assert (entry.subject_type, entry.subject_id, entry.coordinator_name) == ("event", event_id, "Koordynatorka Testowa")
+        assert entry.summary == "Gala Sojuszników Sąsiedztw: pobrano listę zapisów (CSV)"
