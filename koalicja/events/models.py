@@ -23,6 +23,9 @@ EVENT_STATUS_LABELS = {
 
 
 class Event(db.Model):
+    """An event with registration. Its row is the lock of its places and of every change to
+    its registrations' states (koalicja/events/operations.py, koalicja/locking.py)."""
+
     __table_args__ = (UniqueConstraint("coalition_id", "slug", name="uq_event_coalition_slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,8 +49,9 @@ class Event(db.Model):
     requires_approval: Mapped[bool] = mapped_column(default=False)
     hold_hours: Mapped[int] = mapped_column(default=48)
     status: Mapped[str] = mapped_column(String(20), default=EventStatus.DRAFT)
-    # Bumped by every registration change: the UPDATE takes the row lock (and SQLite's write
-    # lock) before places are counted, so concurrent registrations queue up in the database.
+    # No longer written: changes of places lock this row with koalicja/locking.lock (FOR UPDATE
+    # on PostgreSQL, BEGIN IMMEDIATE on SQLite), which writes nothing and so leaves the data
+    # version alone. The column stays until a migration drops it.
     lock_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
