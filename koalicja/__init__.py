@@ -86,7 +86,7 @@ def create_app(test_config=None):
     _register_error_pages(app)
     htmx_helpers.init_app(app)
     security.init_app(app)
-    serving.init_app(app)  # cached pages, static files, gzip, /zdrowie, access log (koalicja/serving.py)
+    serving.init_app(app)  # cached pages and their HTTP caching, static files, gzip, /zdrowie, access log (koalicja/serving/)
     cli.init_app(app)
     proxies.init_app(app)  # last: the outermost layer (TRUSTED_PROXIES, koalicja/proxies.py)
     return app

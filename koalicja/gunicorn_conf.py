@@ -13,7 +13,7 @@ file. Put gunicorn behind a TLS-terminating proxy (nginx, Caddy) on the same mac
   (a request that hangs on a dead database must not hold a worker forever);
   graceful_timeout lets requests in flight finish on restart; keepalive keeps browser
   connections open between page and assets (the proxy in front holds them longer).
-- Access log: written by the app itself (koalicja/serving.py) as one JSON line per request
+- Access log: written by the app itself (koalicja/serving/access_log.py) as one JSON line per request
   on stderr, without query strings and with one-time link tokens replaced by the route
   pattern. Gunicorn's own access log would print raw request lines (tokens, search terms),
   so it is off unless GUNICORN_ACCESS_LOG names a file or "-" for stdout.

@@ -230,6 +230,23 @@ def test_each_visitor_gets_their_own_csrf_token_and_can_post_with_it(app, coalit
     assert stolen.status_code == 422  # another visitor's token is worth nothing
 
 
+def test_a_form_page_keeps_its_blank_fields_but_never_a_visitors_values(app, coalition):
+    """The sign form's text and blank fields are rendered once per data version; the token,
+    the clock and a sent form's answers are each request's own."""
+    first, second = app.test_client(), app.test_client()
+    page_one, page_two = first.get("/sasiedztwa/podpisz"), second.get("/sasiedztwa/podpisz")
+    assert csrf_token_from(page_one) != csrf_token_from(page_two)
+    fields = re.compile(r'<fieldset class="group">.*</fieldset>', re.S)
+    assert fields.search(page_one.get_data(as_text=True)).group(0) == fields.search(page_two.get_data(as_text=True)).group(0)
+    sent = first.post("/sasiedztwa/podpisz", data={"full_name": "Jan Wpisany", "csrf_token": csrf_token_from(page_one)})
+    assert sent.status_code == 422 and 'value="Jan Wpisany"' in sent.get_data(as_text=True)
+    assert "Jan Wpisany" not in second.get("/sasiedztwa/podpisz").get_data(as_text=True)
+    with app.app_context():
+        current_declaration().current_version.body = "Nowa treść deklaracji."
+        db.session.commit()  # a write: the kept text is stale at once
+    assert "Nowa treść deklaracji." in second.get("/sasiedztwa/podpisz").get_data(as_text=True)
+
+
 def test_each_form_gets_a_fresh_bot_trap_clock(app, client, coalition, monkeypatch):
     import time
 

@@ -39,6 +39,7 @@ from flask import current_app, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from ..htmx import wants_fragment
 from .compression import DONE, accepts_gzip, gzip_parts
@@ -47,6 +48,7 @@ EXTENSION = "koalicja.serving"
 CLOCK_SLOT_SECONDS = 30
 PUBLIC = "koalicja_public_page"  # on g: this request renders a page the same for every visitor
 _ETAG = "koalicja_page_etag"
+_VERSION = "koalicja_data_version"
 OUTCOME = EXTENSION + ".cache"  # in the WSGI environ: hit, miss or 304 (for the access log)
 PUBLIC_VARY = ("Accept-Encoding", "Accept-Language", "Cookie", "HX-Request", "HX-Boosted", "HX-History-Restore-Request")
 _DROPPED_HEADERS = frozenset({"content-length", "set-cookie", "vary", "etag", "cache-control"})
@@ -117,15 +119,24 @@ class PageCache:
                 self.bytes -= evicted.size
 
 
+@functools.lru_cache(maxsize=8)
 def deploy_fingerprint(*folders):
     """Changes when the code, templates, translations or static files change (by content, so
-    every app server of one release agrees): old ETags stop matching after a deploy."""
+    every app server of one release agrees): old ETags stop matching after a deploy. Read once
+    per process (a deploy restarts the workers)."""
     digest = hashlib.blake2b(digest_size=8)
     for folder in folders:
         for path in sorted(Path(folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def _data_version(serving):
+    """The data version as this request first read it (None: unreadable, nothing is kept)."""
+    if _VERSION not in g:
+        setattr(g, _VERSION, serving.reader.read())
+    return g.get(_VERSION)
 
 
 def _csrf_field():
@@ -167,7 +178,7 @@ def _public_page(view, kwargs, clock):
     serving = current_app.extensions.get(EXTENSION)
     if serving is None or request.method not in ("GET", "HEAD") or "_flashes" in session:
         return view(**kwargs)  # a flash message is this visitor's own: rendered for them, private
-    version = serving.reader.read()
+    version = _data_version(serving)
     if version is None:
         return view(**kwargs)  # the version cannot be read: no validator, nothing kept
     key = _page_key(clock)
@@ -204,7 +215,7 @@ def _coordinator_page(view, kwargs, clock):
         or current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None  # a kept token would expire
     ):
         return view(**kwargs)
-    version = serving.reader.read()
+    version = _data_version(serving)
     if version is None:
         return view(**kwargs)
     # An administrator sees every coalition: losing the role must not serve the old page. The
@@ -244,6 +255,35 @@ def cached_page(view=None, *, clock=False, per_user=False):
     return decorate(view) if view is not None else decorate
 
 
+@dataclass
+class StoredFragment:
+    markup: Markup
+
+    @property
+    def size(self):
+        return len(self.markup) + 100
+
+
+def cached_fragment(name, fresh=False, caller=None):
+    """A part of a form page that is the same for every visitor, rendered once per data version.
+
+    `{% call cached_fragment("signer-fields", fresh=form.is_submitted()) %}…{% endcall %}`:
+    the form's blank fields (the expensive part of the page) are kept; what is this visitor's
+    (the CSRF token, the bot trap's clock, a sent form's answers and errors) stays outside
+    the call, or makes it `fresh`, and is rendered by Flask-WTF and WTForms as always.
+    """
+    serving = current_app.extensions.get(EXTENSION)
+    version = _data_version(serving) if serving is not None and serving.enabled and not fresh else None
+    if version is None:
+        return caller()
+    key = ("fragment", name, request.path, request.query_string, str(get_locale()))
+    fragment = serving.pages.get(version, key)
+    if fragment is None:
+        fragment = StoredFragment(Markup(caller()))
+        serving.pages.put(version, key, fragment)
+    return fragment.markup
+
+
 def cache_headers(response):
     """after_request, run last: what HTTP caches may do with this answer.
 
@@ -279,6 +319,8 @@ def init_app(app):
     app.config.setdefault(
         "PUBLIC_CACHE_STALE_WHILE_REVALIDATE", int(os.environ.get("PUBLIC_CACHE_STALE_WHILE_REVALIDATE", "30"))
     )
+
+    app.jinja_env.globals["cached_fragment"] = cached_fragment
 
     @app.context_processor
     def page_is_public():
