@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..declarations.models import Endorsement, EndorsementMethod
@@ -450,15 +450,24 @@ def signature_for_withdrawal(token):
 
 def _drop_pending_mail(signature):
     """The entry's own mail still waiting in the outbox is not sent any more: every message
-    queued by notifications.py carries `about` = mail_about(signature). Mail to the same
-    address about anything else (another coalition's signature, an event) stays."""
+    queued by notifications.py carries `about` = mail_about(signature), and the coalition's
+    announcements to the address (addresses compared case-insensitively) went to it as this
+    ally. Mail to the same address about anything else (another coalition's signature, an
+    event) stays."""
+    from ..announcements.models import Announcement
     from ..mail.models import OutboxMessage, OutboxStatus
 
-    db.session.execute(
-        db.delete(OutboxMessage).where(
-            OutboxMessage.about == mail_about(signature), OutboxMessage.status == OutboxStatus.PENDING
+    own = OutboxMessage.about == mail_about(signature)
+    if signature.email:
+        coalition_announcements = select(Announcement.id).where(
+            Announcement.coalition_id == signature.declaration.coalition_id
         )
-    )
+        own = or_(
+            own,
+            OutboxMessage.announcement_id.in_(coalition_announcements)
+            & (func.lower(OutboxMessage.recipient) == signature.email.strip().lower()),
+        )
+    db.session.execute(db.delete(OutboxMessage).where(own, OutboxMessage.status == OutboxStatus.PENDING))
 
 
 def withdraw_signature(signature, now=None):

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from koalicja.declarations.models import DeclarationVersion, Endorsement, VersionKind
+from koalicja.announcements.models import Announcement
+from koalicja.declarations.models import Coalition, DeclarationVersion, Endorsement, VersionKind
 from koalicja.declarations.operations import CannotEndorse, endorse_annex, invite_to_endorse
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
@@ -190,16 +191,24 @@ def test_withdrawal_after_approval_drops_the_approval_mail_not_yet_sent(decider)
 
 
 def test_withdrawal_drops_only_that_entrys_own_pending_mail(ctx, coalition):
-    """Mail to the same mailbox about anything else (an event, another coalition's signature,
-    the address written in other letters) is still delivered."""
+    """The entry's own mail and its coalition's announcements to the address (in any letter
+    case) are dropped; mail to the same mailbox about anything else (an event, another
+    coalition's signature or announcement) is still delivered."""
     signature = entry(email="Zofia@Example.org")
     operations.notify_withdraw_link(signature)  # the entry's own
     event_mail = OutboxMessage(recipient="zofia@example.org", subject="Bilet", body_text="…", about="registration:7")
     other = OutboxMessage(recipient="ZOFIA@example.org", subject="Inna koalicja", body_text="…", about="signature:999999")
     unnamed = OutboxMessage(recipient="zofia@example.org", subject="Komunikat", body_text="…")
-    db.session.add_all([event_mail, other, unnamed])
+    elsewhere = Coalition(slug="inna", name="Inna koalicja")
+    ours = Announcement(coalition_id=signature.declaration.coalition_id, subject="Spotkanie", body="…")
+    theirs = Announcement(coalition=elsewhere, subject="Spotkanie", body="…")
+    db.session.add_all([event_mail, other, unnamed, ours, theirs])
+    db.session.flush()
+    our_announcement = OutboxMessage(recipient="ZOFIA@example.org", subject="Spotkanie", body_text="…", announcement_id=ours.id)
+    their_announcement = OutboxMessage(recipient="zofia@example.org", subject="Spotkanie", body_text="…", announcement_id=theirs.id)
+    db.session.add_all([our_announcement, their_announcement])
     db.session.commit()
-    kept = {event_mail.id, other.id, unnamed.id}
+    kept = {event_mail.id, other.id, unnamed.id, their_announcement.id}
     withdraw_signature(signature)
     assert set(db.session.scalars(select(OutboxMessage.id))) == kept
     assert db.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.about == mail_about(signature))) == 0
