@@ -16,6 +16,7 @@ from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import (
     AlreadyApproved,
     AlreadyRejected,
+    ConfirmedMeanwhile,
     Decision,
     EntryGone,
     NotConfirmedYet,
@@ -177,6 +178,12 @@ def _decision_from_form():
         abort(400)
 
 
+def _seen_status_from_form():
+    """The status the entry had on the coordinator's screen (None when the form did not say)."""
+    seen = request.form.get("seen", "")
+    return seen if seen in {s.value for s in SignatureStatus} else None
+
+
 @bp.post("/podpisy/<int:signature_id>/decyzja")
 @login_required
 def decide(signature_id):
@@ -184,7 +191,7 @@ def decide(signature_id):
     require_coalition(signature.declaration.coalition_id)
     decision = _decision_from_form()
     try:
-        signature = decide_signature(signature, decision, current_user)
+        signature = decide_signature(signature, decision, current_user, seen=_seen_status_from_form())
         message = None
     except SignatureNoLongerApplies as refused:
         message = refused.message  # names what happened: withdrawn, approved a moment ago …
@@ -219,6 +226,7 @@ SKIP_REASON_LABELS = {
     AlreadyRejected: lambda count: _("już odrzucone: %(count)d", count=count),
     WithdrawnDecision: lambda count: _("wycofane przez osoby podpisujące: %(count)d", count=count),
     NotConfirmedYet: lambda count: _("jeszcze niepotwierdzone e-mailem: %(count)d", count=count),
+    ConfirmedMeanwhile: lambda count: _("potwierdzone w międzyczasie, czekają na decyzję: %(count)d", count=count),
     EntryGone: lambda count: _("usunięte lub spoza Twoich koalicji: %(count)d", count=count),
 }
 
@@ -231,7 +239,7 @@ def decide_many():
     if not ids:
         flash(_("Zaznacz co najmniej jeden wpis."), "error")
     else:
-        outcome = decide_signatures(ids, decision, current_user)
+        outcome = decide_signatures(ids, decision, current_user, seen=_seen_status_from_form())
         if decision == Decision.APPROVE:
             flash(_("Zatwierdzone wpisy: %(count)d.", count=outcome.decided), "success")
         else:

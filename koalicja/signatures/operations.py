@@ -94,6 +94,12 @@ class WithdrawnDecision(AlreadyWithdrawn, DecisionNotAllowed):
     """A decision on a withdrawn entry: both a withdrawal and a refused decision."""
 
 
+class ConfirmedMeanwhile(DecisionNotAllowed):
+    """The coordinator decided on an unconfirmed entry that its signer confirmed since."""
+
+    message = _l("Osoba właśnie potwierdziła ten podpis: wpis czeka teraz na decyzję. Sprawdź go jeszcze raz.")
+
+
 def digest(text):
     return hashlib.sha256((text or "").encode()).hexdigest()
 
@@ -337,11 +343,19 @@ _REFUSALS = {
 }
 
 
-def _refusal(signature, decision):
-    """The reason the decision does not apply to the entry as it is now, or None when it does."""
+def _refusal(signature, decision, seen=None):
+    """The reason the decision does not apply to the entry as it is now, or None when it does.
+
+    `seen` is the status the coordinator was shown when deciding (the row's, or the tab's for
+    a bulk decision): when the entry has moved on since (another coordinator decided, the
+    signer confirmed or withdrew), the decision was made on something that is not there any
+    more, and the refusal says what it is now.
+    """
     if signature is None:
         return EntryGone()
     status = SignatureStatus(signature.status)
+    if seen is not None and status != seen:
+        return _REFUSALS.get(status, ConfirmedMeanwhile)()
     if status in _ALLOWED_FROM[decision]:
         return None
     return _REFUSALS[status]()
@@ -371,16 +385,18 @@ def _apply_decision(signature, decision, coordinator):
         notify_signature_approved(signature)
 
 
-def decide_signature(signature, decision, coordinator):
-    """A coordinator approves or rejects one entry (`signature`: the row or its id).
+def decide_signature(signature, decision, coordinator, seen=None):
+    """A coordinator approves or rejects one entry (`signature`: the row or its id), shown to
+    them in the status `seen` (None: whatever it is now).
 
     Raises a SignatureNoLongerApplies (EntryGone, AlreadyApproved, AlreadyRejected,
-    NotConfirmedYet, WithdrawnDecision) when the entry, read under its lock, no longer allows
-    the decision; then nothing is written, mailed or logged. Returns the decided row.
+    NotConfirmedYet, WithdrawnDecision, ConfirmedMeanwhile) when the entry, read under its
+    lock, no longer allows the decision; then nothing is written, mailed or logged. Returns
+    the decided row.
     """
     decision = Decision(decision)
     signature = lock(Signature, getattr(signature, "id", signature))
-    if (refusal := _refusal(signature, decision)) is not None:
+    if (refusal := _refusal(signature, decision, seen)) is not None:
         refuse(refusal)
     _apply_decision(signature, decision, coordinator)
     db.session.commit()
@@ -388,7 +404,7 @@ def decide_signature(signature, decision, coordinator):
 
 
 # Why a bulk decision skipped entries, in the order the coordinator reads them.
-SKIP_REASONS = [AlreadyApproved, AlreadyRejected, WithdrawnDecision, NotConfirmedYet, EntryGone]
+SKIP_REASONS = [AlreadyApproved, AlreadyRejected, WithdrawnDecision, NotConfirmedYet, ConfirmedMeanwhile, EntryGone]
 
 
 @dataclass
@@ -404,19 +420,20 @@ class BulkDecision:
         return iter((self.decided, self.skipped_count))
 
 
-def decide_signatures(signature_ids, decision, coordinator):
+def decide_signatures(signature_ids, decision, coordinator, seen=None):
     """Bulk decision in one transaction over the rows locked in id order (two bulk decisions
     over the same entries never deadlock, and the second finds them decided). Entries whose
     state does not allow the decision any more are skipped, and so are ids that do not exist
     or belong to a coalition the coordinator does not serve (EntryGone: the same answer, so
-    the form reveals nothing about other coalitions). Nothing decided: nothing is written."""
+    the form reveals nothing about other coalitions). `seen`: the status of the tab the entries
+    were chosen on (see _refusal). Nothing decided: nothing is written."""
     decision = Decision(decision)
     wanted = set(signature_ids)
     signatures = lock_all(Signature, wanted, declaration_ids_condition(Signature.declaration_id, coordinator))
     skipped = {}
     decided = 0
     for signature in signatures:
-        if (refusal := _refusal(signature, decision)) is not None:
+        if (refusal := _refusal(signature, decision, seen)) is not None:
             skipped[type(refusal)] = skipped.get(type(refusal), 0) + 1
             continue
         _apply_decision(signature, decision, coordinator)

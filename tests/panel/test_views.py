@@ -339,3 +339,25 @@ def test_changing_the_password_is_saved_by_the_operation(app, client, auth, coal
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     with app.app_context():
         assert authenticate(COORDINATOR_EMAIL, "zupelnie-nowe-haslo") is not None
+
+
+def test_approving_what_another_coordinator_rejected_meanwhile_says_so(app, client, auth, coalition):
+    """The row was shown waiting (seen=confirmed); another coordinator rejected it before the
+    button was pressed: nothing is approved, and the row says it was rejected."""
+    from koalicja.signatures.operations import decide_signature
+
+    signature_id = add_signature(app)
+    auth.login()
+    queue = client.get("/panel/podpisy").get_data(as_text=True)
+    assert '"decision": "approve", "seen": "confirmed"' in queue and 'name="seen" value="confirmed"' in queue
+    with app.app_context():
+        decide_signature(signature_id, "reject", db.session.get(Coordinator, 1))
+    before = outbox_and_audit(app)
+    response = client.post(
+        f"/panel/podpisy/{signature_id}/decyzja",
+        data={"decision": "approve", "seen": "confirmed"},
+        headers={"HX-Request": "true", "X-CSRFToken": auth.csrf()},
+    )
+    assert "Ten wpis został już odrzucony." in response.get_data(as_text=True)
+    assert status_of(app, signature_id) == "rejected"
+    assert outbox_and_audit(app) == before

@@ -23,6 +23,7 @@ from koalicja.signatures.operations import (
     AlreadyRejected,
     AlreadySigned,
     AlreadyWithdrawn,
+    ConfirmedMeanwhile,
     EntryGone,
     LinkUsed,
     NotConfirmedYet,
@@ -104,6 +105,25 @@ def test_a_decision_that_no_longer_applies_is_refused_with_its_reason(decider, s
     signature = entry(status)
     error = refused(error_type, lambda: decide_signature(signature, decision, decider))
     assert message in str(error.message)
+
+
+@pytest.mark.parametrize(
+    "seen, now, decision, error_type",
+    [
+        ("confirmed", "rejected", "approve", AlreadyRejected),  # another coordinator rejected it
+        ("confirmed", "approved", "reject", AlreadyApproved),  # … or approved it
+        ("rejected", "approved", "approve", AlreadyApproved),
+        ("unconfirmed", "confirmed", "reject", ConfirmedMeanwhile),  # the signer confirmed it
+        ("approved", "withdrawn", "reject", WithdrawnDecision),
+    ],
+)
+def test_a_decision_on_an_entry_that_moved_on_since_it_was_shown_is_refused(decider, seen, now, decision, error_type):
+    """The decision was taken on what the screen showed; the entry is something else now, so
+    even a decision its new state would allow is not taken blindly."""
+    signature = entry(now)
+    refused(error_type, lambda: decide_signature(signature, decision, decider, seen=seen))
+    outcome = decide_signatures([signature.id], decision, decider, seen=seen)
+    assert (outcome.decided, outcome.skipped) == (0, {error_type: 1})
 
 
 def test_a_decision_on_a_deleted_entry_is_refused(decider):
