@@ -81,7 +81,7 @@ def event_page(page, base_url):
 
 
 def event_form_errors(page, base_url):
-    page.goto(base_url + GALA_PATH)
+    page.goto(base_url + GALA_PATH + "/zapisz")
     page.locator("#submit").click()
     page.locator(".error-summary").wait_for()
 

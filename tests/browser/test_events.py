@@ -53,6 +53,8 @@ def test_waiting_list_confirm_then_offered_place_after_cancellation(app, live_se
     waiting = make_context().new_page()
     waiting.goto(live_server + event_url())
     expect(waiting.locator(".registration .notice[role=status]")).to_contain_text("Wszystkie miejsca są zajęte")
+    waiting.get_by_role("link", name="Zapisz się na listę oczekujących").click()  # the form's own page
+    expect(waiting.locator(".registration .notice[role=status]")).to_contain_text("Wszystkie miejsca są zajęte")
     submit = waiting.locator("#submit")
     expect(submit).to_have_text("Zapisz się na listę oczekujących")
     fill_registration(waiting, "Zofia Łukasik", "zofia@example.org")
@@ -133,6 +135,7 @@ def test_registration_form_works_without_javascript(app, live_server, make_conte
     make_event(app, max_companions=1)
     page = make_context(java_script_enabled=False).new_page()
     page.goto(live_server + event_url())
+    page.get_by_role("link", name="Zapisz się").click()
     page.locator("#companions").fill("3")
     page.locator("#submit").click()
     summary = page.locator(".error-summary")
