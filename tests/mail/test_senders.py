@@ -69,7 +69,7 @@ def queue_messages(count, start=0, **columns):
     db.session.execute(
         insert(OutboxMessage),
         [
-            {"recipient": f"osoba{n}@example.org", "subject": f"Wiadomość {n}", "body_text": f"Dzień dobry, to wiadomość {n}.", **columns}
+            {"recipient": f"osoba{n}@example.org", "subject": f"Wiadomość {n}", "body_text": f"Wiadomość {n}.", **columns}
             for n in range(start, start + count)
         ],
     )

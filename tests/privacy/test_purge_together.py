@@ -33,10 +33,11 @@ def _stale_world(app, round_number):
     with app.app_context():
         for event_id in events:
             for n in range(CAPACITY):
-                holder = register(load_event(event_id), {"full_name": f"Stara {n}", "email": f"stara{round_number}-{event_id}-{n}@example.org"})
-                holder.registration.created_at -= timedelta(days=15)
+                person = {"full_name": f"Stara {n}", "email": f"stara{round_number}-{event_id}-{n}@example.org"}
+                register(load_event(event_id), person).registration.created_at -= timedelta(days=15)
             for n in range(2):
-                result = register(load_event(event_id), {"full_name": f"Czeka {n}", "email": f"czeka{round_number}-{event_id}-{n}@example.org"})
+                person = {"full_name": f"Czeka {n}", "email": f"czeka{round_number}-{event_id}-{n}@example.org"}
+                result = register(load_event(event_id), person)
                 assert result.registration.status == RegistrationStatus.WAITING
                 waiting.append(result.registration.email)
             db.session.commit()
@@ -66,7 +67,8 @@ def test_two_purges_at_once_remove_each_entry_once_and_offer_each_freed_place_on
             assert db.session.scalar(select(func.count(Signature.id))) == 0
             for event_id in events:
                 held = db.session.scalar(
-                    select(func.count(Registration.id)).where(Registration.event_id == event_id, Registration.status.in_(HOLDING_PLACE))
+                    select(func.count(Registration.id))
+                    .where(Registration.event_id == event_id, Registration.status.in_(HOLDING_PLACE))
                 )
                 assert held <= CAPACITY
             offers = db.session.scalars(
@@ -76,7 +78,9 @@ def test_two_purges_at_once_remove_each_entry_once_and_offer_each_freed_place_on
             ).all()
             # The freed places went to the people waiting, each told once.
             assert sorted(offers) == sorted(waiting)
-            offered = db.session.scalars(select(Registration.email).where(Registration.status == RegistrationStatus.OFFERED)).all()
+            offered = db.session.scalars(
+                select(Registration.email).where(Registration.status == RegistrationStatus.OFFERED)
+            ).all()
             assert sorted(offered) == sorted(waiting)
             deliver_due()  # the offers out of the way before the next round
             db.session.execute(db.delete(Registration))
