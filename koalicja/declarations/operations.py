@@ -274,7 +274,7 @@ def export_allies(coalition, file_format, coordinator):
         document = json_document(records)
     record(
         AuditAction.EXPORT,
-        f"Pobrano listę sojuszników ({file_format.upper()}, {len(records)})",
+        _l("Pobrano listę sojuszników (%(format)s, %(count)s)", format=file_format.upper(), count=len(records)),
         coalition_id=coalition.id,
         details={"format": file_format, "count": len(records)},
         coordinator=coordinator,
@@ -411,10 +411,19 @@ def publish_version(version, coordinator):
 
 
 def _version_summary(what, version):
-    """The audit log's one line, kept in Polish like the rest of the log's summaries."""
-    name = f"aneks {version.number}" if version.is_annex else f"wersja {version.number}"
-    verb = {"draft": "Nowy szkic", "edit": "Zmieniony szkic", "publish": "Opublikowano"}[what]
-    return f"{verb}: {name} „{version.title}”"
+    """The audit log's one line, stored as a message and shown in the reader's language."""
+    values = {"number": version.number, "title": version.title}
+    if version.is_annex:
+        return {
+            "draft": _l("Nowy szkic: aneks %(number)s „%(title)s”", **values),
+            "edit": _l("Zmieniony szkic: aneks %(number)s „%(title)s”", **values),
+            "publish": _l("Opublikowano: aneks %(number)s „%(title)s”", **values),
+        }[what]
+    return {
+        "draft": _l("Nowy szkic: wersja %(number)s „%(title)s”", **values),
+        "edit": _l("Zmieniony szkic: wersja %(number)s „%(title)s”", **values),
+        "publish": _l("Opublikowano: wersja %(number)s „%(title)s”", **values),
+    }[what]
 
 
 @dataclass
@@ -496,7 +505,8 @@ def invite_to_endorse(annex, coordinator):
         notify_annex_endorsement_invite(signature, annex)
     record(
         AuditAction.ENDORSEMENT_INVITE,
-        f"Zaproszenie do poparcia: aneks {annex.number} „{annex.title}” ({len(recipients)})",
+        _l("Zaproszenie do poparcia: aneks %(number)s „%(title)s” (%(count)s)", number=annex.number, title=annex.title,
+           count=len(recipients)),
         coalition_id=annex.declaration.coalition_id,
         subject=annex,
         details={"count": len(recipients)},

@@ -583,11 +583,12 @@ def forget_unconfirmed_registrations(cutoff, now=None):
 
 def _audit_event(event, what, by, action=AuditAction.EVENT, subject=None):
     if by is not None:
-        record(action, f"{event.title}: {what}", coalition_id=event.coalition_id, subject=subject or event, coordinator=by)
+        summary = _l("%(event)s: %(what)s", event=event.title, what=what)
+        record(action, summary, coalition_id=event.coalition_id, subject=subject or event, coordinator=by)
 
 
 def _audit_registration(registration, what, by):
-    what = f"{_l('zgłoszenie nr %(number)s', number=registration.id)}: {what}"
+    what = _l("zgłoszenie nr %(number)s: %(what)s", number=registration.id, what=what)
     _audit_event(registration.event, what, by, AuditAction.REGISTRATION, registration)
 
 

@@ -158,7 +158,7 @@ class Signature(db.Model):
         number, so the log keeps no personal data once a signature is withdrawn."""
         if self.is_organisation and self.organisation_name:
             return self.organisation_name
-        return str(_l("osoba prywatna nr %(number)s", number=self.id))
+        return _l("osoba prywatna nr %(number)s", number=self.id)
 
     @property
     def is_paper(self):
