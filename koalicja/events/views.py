@@ -6,7 +6,7 @@ from ..extensions import csrf, limiter
 from ..security import submitted_mailbox
 from ..htmx import see_other
 from ..locking import NoLongerApplies
-from ..serving import cached_page
+from ..serving import cached_page, with_fragments
 from ..text import render_markdown
 from ..tokens import TokenExpired, TokenInvalid
 from .calendar import event_ics
@@ -92,6 +92,7 @@ def detail(slug, event_slug):
 
 
 @bp.get("/<slug>/wydarzenia/<event_slug>/zapisz")
+@with_fragments
 def registration_form(slug, event_slug):
     """The registration form: this visitor's CSRF token and bot-trap clock, so private, never kept."""
     coalition, event = _event(slug, event_slug)

@@ -23,6 +23,11 @@ skipped when this worker already rendered the page for the current data version.
   valid for that session only (WTF_CSRF_TIME_LIMIT is None; with a limit, nothing is kept).
 
 Every other answer without a Cache-Control of its own is `private, no-store`.
+
+A form page (the sign form, the event registration) is private and gets its CSRF token and
+bot-trap clock from Flask-WTF on every request; marked `@with_fragments`, the parts of its
+template that are the same for everyone (the declaration's text, the blank fields) are kept
+per data version with `{% call cached_fragment(name, fresh=form.is_submitted()) %}`.
 A write bumps the data version (koalicja/serving/version.py): every kept page and every
 ETag is stale at once, so a withdrawal or a rejection is never served from this worker.
 """
@@ -165,7 +170,7 @@ def _render(view, kwargs):
     return current_app.make_response(view(**kwargs))
 
 
-def _not_modified(etag):
+def _not_modified():
     response = current_app.response_class(status=304)
     response.vary.add("Accept-Encoding")
     g.setdefault(DONE, True)
@@ -185,7 +190,7 @@ def _public_page(view, kwargs, clock):
     etag = serving.etag(version, key)
     setattr(g, _ETAG, etag)
     if request.if_none_match.contains_weak(etag):
-        return _not_modified(etag)
+        return _not_modified()
     page = serving.pages.get(version, key) if serving.enabled else None
     outcome = "hit"
     if page is None:
@@ -264,6 +269,20 @@ class StoredFragment:
         return len(self.markup) + 100
 
 
+def with_fragments(view):
+    """For a form page (private, never kept whole) whose template keeps parts with
+    `cached_fragment`: reads the data version before the view loads anything."""
+
+    @functools.wraps(view)
+    def wrapper(**kwargs):
+        serving = current_app.extensions.get(EXTENSION)
+        if serving is not None and serving.enabled and request.method == "GET":
+            _data_version(serving)
+        return view(**kwargs)
+
+    return wrapper
+
+
 def cached_fragment(name, fresh=False, caller=None):
     """A part of a form page that is the same for every visitor, rendered once per data version.
 
@@ -273,7 +292,9 @@ def cached_fragment(name, fresh=False, caller=None):
     the call, or makes it `fresh`, and is rendered by Flask-WTF and WTForms as always.
     """
     serving = current_app.extensions.get(EXTENSION)
-    version = _data_version(serving) if serving is not None and serving.enabled and not fresh else None
+    # Kept only when the version was read before the view loaded anything (@with_fragments):
+    # then the fragment is at least as new as the version it is filed under.
+    version = g.get(_VERSION) if serving is not None and serving.enabled and not fresh else None
     if version is None:
         return caller()
     key = ("fragment", name, request.path, request.query_string, str(get_locale()))

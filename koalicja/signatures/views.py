@@ -6,6 +6,7 @@ from ..declarations.operations import coalition_by_slug, privacy_notice_text
 from ..extensions import csrf, limiter
 from ..security import submitted_mailbox
 from ..htmx import see_other
+from ..serving import with_fragments
 from ..tokens import TokenExpired, TokenInvalid
 from .forms import EmailOnlyForm, SignatureForm
 from .operations import (
@@ -44,6 +45,7 @@ def _coalition_and_declaration(slug):
 @csrf.exempt
 @limiter.limit("30 per 10 minutes", methods=["POST"])
 @limiter.limit("5 per hour", methods=["POST"], key_func=submitted_mailbox)
+@with_fragments
 def sign(slug):
     coalition, declaration = _coalition_and_declaration(slug)
     form = SignatureForm()
