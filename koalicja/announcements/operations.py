@@ -13,9 +13,10 @@ from flask_babel import force_locale
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import load_only, selectinload
 
-from ..declarations.models import Declaration
+from ..declarations.models import Coalition, Declaration
 from ..extensions import db
 from ..links import external_url
+from ..locking import lock, lock_all
 from ..mail.models import OutboxMessage, OutboxStatus
 from ..mail.operations import outbox_row
 from ..panel.audit import AuditAction, record
@@ -128,7 +129,14 @@ class AlreadySent(Exception):
 
 
 def send_announcement(coalition, subject, body, coordinator):
-    """Queue the announcement for every recipient; raises AlreadySent for a repeated click."""
+    """Queue the announcement for every recipient; raises AlreadySent for a repeated click.
+
+    The coalition's lock makes two clicks (or two coordinators) send one announcement; the
+    recipients' locks make an ally who withdraws or unsubscribes at this moment either go
+    first (and get nothing) or wait until the messages are queued (and lose them with the
+    withdrawal, which drops its pending mail).
+    """
+    lock(Coalition, coalition.id)
     duplicate = db.session.scalar(
         select(Announcement).where(
             Announcement.coalition_id == coalition.id,
@@ -143,6 +151,7 @@ def send_announcement(coalition, subject, body, coordinator):
     db.session.add(announcement)
     db.session.flush()
 
+    lock_all(Signature, db.session.scalars(select(Signature.id).where(*_recipient_conditions(coalition))).all())
     rows = []
     messages = _MessagesByLanguage(coalition, subject, body)
     for signature in _recipients(coalition):
@@ -232,15 +241,11 @@ def unsubscribe_mailbox(signature, announcement_id):
     the next announcement would go to the same address through another of them.
     """
     now = utcnow()
-    signatures = db.session.scalars(
-        select(Signature).where(
-            Signature.email_key == signature.email_key,
-            Signature.declaration_id.in_(
-                select(Declaration.id).where(Declaration.coalition_id == signature.declaration.coalition_id)
-            ),
-            Signature.contact_allowed.is_(True),
-        )
-    ).all()
+    in_coalition = Signature.declaration_id.in_(
+        select(Declaration.id).where(Declaration.coalition_id == signature.declaration.coalition_id)
+    )
+    candidates = db.session.scalars(select(Signature.id).where(Signature.email_key == signature.email_key, in_coalition))
+    signatures = lock_all(Signature, candidates.all(), Signature.contact_allowed.is_(True))
     if db.session.get(Announcement, announcement_id) is None:
         announcement_id = None  # removed since it was sent
     for each in signatures:
