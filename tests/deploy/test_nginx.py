@@ -137,6 +137,11 @@ def test_htmx_fragments_and_languages_are_cached_apart(stack):
     assert [_cache_status(r) for r in (page, fragment, english, ukrainian)] == ["HIT"] * 4
     assert '<html lang="pl"' in page.text
     assert "<html" not in fragment.text and fragment.text.strip()  # only the rows, for htmx
+    # Back/forward after an htmx search: htmx asks again with HX-Request and gets the whole page.
+    restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    restored = _get_twice(stack.url, ALLIES, headers=restore)
+    assert [_cache_status(r) for r in restored] == ["MISS", "HIT"]
+    assert all('<html lang="pl"' in r.text for r in restored)
     assert '<html lang="en"' in english.text
     assert '<html lang="uk"' in ukrainian.text
 
