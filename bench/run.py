@@ -500,6 +500,8 @@ def alternate(reference, reference_url, server, url, seconds, connections, round
         "requests": sum(r["requests"] for r in results),
         "errors": sum(r["errors"] for r in results),
         "reference_rps": median(references, "rps"),
+        "reference_p50": median(references, "p50"),
+        "reference_p99": median(references, "p99"),
         "reference_requests": sum(r["requests"] for r in references),
         "reference_errors": sum(r["errors"] for r in references),
         "ratios": [r["rps"] / b["rps"] for r, b in zip(results, references, strict=True)],
@@ -652,9 +654,12 @@ def measure_sign(app_server, minimal_server, database_url, workdir, seconds, con
     row.update(page="Sign POST", path=app_path, kind="sign", written=written,
                per_minute=row["rps"] * 60, reference_per_minute=row["reference_rps"] * 60)
     row["checks"] = [at_least("ratio", row["ratio"], SIGN_BUDGET), no_errors(row["errors"])]
-    if row["reference_errors"]:
-        row["checks"].append({"what": "minimal app", "passed": False, "value": row["reference_errors"], "budget": "0",
-                              "by": f"the minimal app failed {row['reference_errors']} requests: the reference is wrong"})
+    # A few wrk timeouts (over 2 s) of the minimal app on a loaded machine are reported; more
+    # than 1% of its requests failing would make the ratio meaningless.
+    if row["reference_errors"] > 0.01 * max(row["reference_requests"], 1):
+        row["checks"].append({"what": "minimal app", "passed": False, "value": row["reference_errors"], "budget": "≤ 1%",
+                              "by": f"the minimal app failed {row['reference_errors']} of {row['reference_requests']} "
+                                    "requests: the reference itself is wrong"})
     return row
 
 
@@ -883,6 +888,7 @@ def markdown(report):
     if sign:
         written = sign["written"]
         times_peak = sign["per_minute"] / PETITIONS_PEAK_PER_MINUTE
+        minimal_failed = f" ({sign['reference_errors']} requests failed)" if sign["reference_errors"] else ""
         lines += [
             "",
             f"#### Sign POST against the minimal app (bench/minimal_sign.py, same gunicorn, same database) — "
@@ -892,9 +898,10 @@ def markdown(report):
             "|---|---:|---:|---:|---:|---:|---|",
             f"| Koalicja | {sign['rps']:.0f} | {_number(sign['per_minute'])} | {sign['p50']:.1f} | {sign['p99']:.1f} | "
             f"{_number(sign['cpu_us'] / 1000, 1)} | {written['signature']} + {written['outbox_message']} |",
-            f"| Minimal app | {sign['reference_rps']:.0f} | {_number(sign['reference_per_minute'])} | | | "
+            f"| Minimal app | {sign['reference_rps']:.0f} | {_number(sign['reference_per_minute'])} | "
+            f"{_number(sign.get('reference_p50'), 1)} | {_number(sign.get('reference_p99'), 1)} | "
             f"{_number(sign['reference_cpu_us'] / 1000, 1)} | "
-            f"{written['bench_minimal_signature']} + {written['bench_minimal_outbox']} |",
+            f"{written['bench_minimal_signature']} + {written['bench_minimal_outbox']}{minimal_failed} |",
             "",
             f"Ratio {sign['ratio']:.2f}× (rounds: {', '.join(f'{r:.2f}' for r in sign['ratios'])}): "
             f"**{verdict(sign['checks'])}**. Koalicja took {_number(sign['per_minute'])} signings a minute on this "
