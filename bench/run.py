@@ -431,10 +431,6 @@ def verdict(checks):
     return "PASS" if not failed else "FAIL: " + "; ".join(failed)
 
 
-def passed(row):
-    return all(check["passed"] for check in row["checks"])
-
-
 # ---- the pages ----------------------------------------------------------------------------
 
 
