@@ -57,7 +57,11 @@ def _login_failed(response):
 @csrf.exempt  # LoginForm checks the token itself and re-renders with a message
 @limiter.limit("10 per minute", methods=["POST"])
 # Lock-out: 5 failed attempts for one address in 15 minutes, whether or not the account exists.
+# A failure is counted once its answer is known, so guesses sent at the same moment all pass
+# that check; every attempt is also counted before the password is looked at (at most 10 per
+# address in 15 minutes, from however many IP addresses), which bounds what such a burst gets.
 @limiter.limit("5 per 15 minutes", methods=["POST"], key_func=submitted_mailbox, deduct_when=_login_failed)
+@limiter.limit("10 per 15 minutes", methods=["POST"], key_func=submitted_mailbox)
 def login():
     form = LoginForm()
     if form.validate_on_submit():

@@ -101,6 +101,30 @@ def test_the_login_lock_out_holds_across_workers_and_app_servers(site, tmp_path,
             assert Visitor(base_url).post_form("/panel/logowanie", right).status == 429
 
 
+LOGIN_ATTEMPTS = 10  # koalicja/panel/views.py: "10 per 15 minutes" attempts of any kind for one mailbox
+
+
+def test_guesses_sent_at_the_same_moment_from_many_addresses_are_bounded(site, tmp_path, redis_server):  # noqa: F811
+    """30 wrong passwords for one mailbox at once, each from another (forwarded) IP address.
+
+    The failures' limit counts a guess only once it has failed, so a burst passes it; the
+    attempts' limit counts before the password is checked (atomically, in Redis).
+    """
+    env = limits_in(redis_server.url, TRUSTED_PROXIES="1")
+    with served_app(site, tmp_path, workers=2, threads=8, env=env) as base_url:
+        visitors = [Visitor(base_url) for _ in range(30)]
+        tokens = [visitor.get("/panel/logowanie").csrf_token for visitor in visitors]
+
+        def guess(number):
+            data = {"csrf_token": tokens[number], "email": COORDINATOR_EMAIL, "password": f"zgaduje-{number}"}
+            return visitors[number].post("/panel/logowanie", data, headers={"X-Forwarded-For": f"198.51.100.{number + 1}"}).status
+
+        codes = Counter(at_once(30, guess))
+        assert codes[422] <= LOGIN_ATTEMPTS and codes[422] + codes[429] == 30, codes
+        right = {"email": COORDINATOR_EMAIL, "password": COORDINATOR_PASSWORD}
+        assert Visitor(base_url).post_form("/panel/logowanie", right).status == 429
+
+
 def test_with_redis_down_signing_goes_on_and_each_process_still_counts(site, tmp_path, redis_server):  # noqa: F811
     """The decision (koalicja/config.py): Redis down means each process counts in its own memory.
 
