@@ -191,7 +191,8 @@ def _fits(event, places, ally):
     return left is None or places <= left
 
 
-def availability(event, now=None):
+def availability(event, now=None, places=None):
+    """Whether a newcomer can register now; `places`: places_left(event) when the caller has it."""
     now = now or utcnow()
     if event.status == EventStatus.DRAFT:
         return Availability.DRAFT
@@ -201,7 +202,7 @@ def availability(event, now=None):
         return Availability.NOT_YET_OPEN
     if now >= (event.registration_closes_at or event.starts_at):
         return Availability.CLOSED
-    if event.capacity is not None and places_left(event) == 0:
+    if event.capacity is not None and (places_left(event) if places is None else places) == 0:
         return Availability.FULL
     return Availability.OPEN
 

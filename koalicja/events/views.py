@@ -81,12 +81,13 @@ def archive(slug):
 def detail(slug, event_slug):
     """The event as everyone sees it; "Zapisz się" leads to the form's own page."""
     coalition, event = _event(slug, event_slug)
+    places = places_left(event)
     return render_template(
         "events/detail.html",
         coalition=coalition,
         event=event,
-        state=availability(event),
-        places=places_left(event),
+        state=availability(event, places=places),
+        places=places,
         description_html=render_markdown(event.description),
     )
 
@@ -122,14 +123,15 @@ def register_for(slug, event_slug):
 
 
 def _registration_page(coalition, event, form, refusal=None):
+    places = places_left(event)
     return render_template(
         "events/register.html",
         coalition=coalition,
         event=event,
         form=form,
-        state=availability(event),
+        state=availability(event, places=places),
         refusal=refusal,
-        places=places_left(event),
+        places=places,
     )
 
 
