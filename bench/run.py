@@ -543,12 +543,7 @@ def kit_nginx(upstream_url, directory, cache):
         kit._wait_for_port(port, process, directory)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        kit.stop_process(process)
 
 
 def proxy_unavailable():

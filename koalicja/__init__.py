@@ -15,8 +15,8 @@ from . import cli, i18n, proxies, security, serving
 from . import htmx as htmx_helpers
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager
-from .uploads import megabytes
 from .text import render_markdown
+from .uploads import megabytes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

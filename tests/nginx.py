@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .conftest import free_port
-from .served import Visitor, _NoRedirects
+from .served import Visitor, _NoRedirects, stop_process
 
 PROJECT = Path(__file__).resolve().parents[1]
 KIT = PROJECT / "deploy" / "nginx"
@@ -195,12 +195,7 @@ def served_nginx(upstream, directory, tls=False):
         base_url = f"https://127.0.0.1:{https_port}" if tls else http_url
         yield Nginx(base_url=base_url, http_url=http_url, directory=directory)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _wait_for_port(port, process, directory, timeout=20):

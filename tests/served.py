@@ -59,12 +59,17 @@ def served_app(database_url, log_dir, workers=2, threads=4, env=None, port=None)
             _wait_until_up(base_url, server, log_path)
             yield base_url
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_process(server, timeout=30)
+
+
+def stop_process(process, timeout=15):
+    """Ask a server to stop (SIGTERM: gunicorn and nginx finish what they serve), kill it if it hangs."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_up(base_url, server, log_path, timeout=60):

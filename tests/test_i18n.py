@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from koalicja.events.operations import register
 from koalicja.extensions import db
-from koalicja.security import safe_local_path
 from koalicja.mail.models import OutboxMessage
+from koalicja.security import safe_local_path
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import decide_signature
 from koalicja.timeutil import utc_to_warsaw, utcnow

@@ -7,7 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..timeutil import utcnow
 
-
 # Which coordinators act for which coalition (administrators act for every coalition).
 coalition_coordinator = Table(
     "coalition_coordinator",

@@ -11,7 +11,6 @@ from ..panel.audit import AuditAction, record
 from ..uploads import UploadRefused, store_upload, upload_type
 from .models import Coalition, Declaration, FormerSlug
 
-
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 COALITION_FIELDS = (
     "name", "description", "organiser", "contact_email", "contact_persons", "chat_url", "facebook_url",

@@ -7,16 +7,16 @@ from sqlalchemy import select
 
 from ..exports import attachment
 from ..extensions import db
-from ..panel.access import coalition_ids_condition, coalitions_served, require_coalition
-from ..locking import NoLongerApplies
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
+from ..locking import NoLongerApplies
+from ..panel.access import coalition_ids_condition, coalitions_served, require_coalition
 from ..serving import cached_page
 from ..timeutil import utc_to_warsaw, warsaw_to_utc
 from .forms import EventForm, EventMessageForm, slugify
 from .models import REGISTRATION_STATUS_LABELS, Event, EventStatus, Registration, RegistrationStatus
 from .operations import (
-    cancel_event,
     attended_count,
+    cancel_event,
     check_in_candidates,
     decide_registration,
     message_registrants,

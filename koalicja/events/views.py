@@ -3,9 +3,9 @@ from flask_babel import get_locale
 
 from ..declarations.operations import coalition_by_slug
 from ..extensions import csrf, limiter
-from ..security import submitted_mailbox
 from ..htmx import see_other
 from ..locking import NoLongerApplies
+from ..security import submitted_mailbox
 from ..serving import cached_page, with_fragments
 from ..text import render_markdown
 from ..tokens import TokenExpired, TokenInvalid
@@ -23,9 +23,9 @@ from .operations import (
     event_by_slug,
     past_events,
     places_left,
+    register,
     registration_for_confirmation,
     registration_from_token,
-    register,
     upcoming_events,
     waiting_position,
 )

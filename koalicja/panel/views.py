@@ -5,13 +5,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from ..declarations.models import Declaration
 from ..events.models import Event
 from ..events.operations import attended_events
 from ..extensions import csrf, db, limiter
+from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..security import safe_local_path, submitted_mailbox
 from ..serving import cached_page
-from ..text import escape_like, page_number
-from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import (
     AlreadyApproved,
@@ -26,9 +26,9 @@ from ..signatures.operations import (
     decide_signatures,
     same_organisation_signatures,
 )
-from ..declarations.models import Declaration
-from .access import coalition_ids_condition, coalitions_served, declaration_ids_condition, require_coalition
+from ..text import escape_like, page_number
 from ..tokens import TokenExpired, TokenInvalid
+from .access import coalition_ids_condition, coalitions_served, declaration_ids_condition, require_coalition
 from .forms import LoginForm, PasswordChangeForm, SetPasswordForm
 from .operations import authenticate, choose_password, coordinator_for_password_link
 

@@ -8,10 +8,10 @@ from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, Val
 from ..forms import Form
 from ..security import BotTrapMixin
 from ..timeutil import warsaw_today
+from ..uploads import megabytes
 from .districts import DISTRICTS, KRAKOW, is_krakow
 from .identifiers import IDENTIFIERS, normalised_identifier
 from .models import SECTOR_LABELS, SignerKind
-from ..uploads import megabytes
 from .scans import ScanRefused, scan_type
 
 

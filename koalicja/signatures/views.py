@@ -4,8 +4,8 @@ from flask_babel import gettext as _
 
 from ..declarations.operations import coalition_by_slug, privacy_notice_text
 from ..extensions import csrf, limiter
-from ..security import submitted_mailbox
 from ..htmx import see_other
+from ..security import submitted_mailbox
 from ..serving import with_fragments
 from ..tokens import TokenExpired, TokenInvalid
 from .forms import EmailOnlyForm, SignatureForm

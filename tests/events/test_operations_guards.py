@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from koalicja.events.models import Event, Registration, RegistrationStatus
+from koalicja.events.notifications import CANCEL_PURPOSE, confirmation_url
 from koalicja.events.operations import (
-    Availability,
     AttendanceAlreadySet,
+    Availability,
     EventCancelledMeanwhile,
     EventNoLongerApplies,
     LinkUsed,
@@ -28,7 +29,6 @@ from koalicja.events.operations import (
     save_event,
     set_attendance,
 )
-from koalicja.events.notifications import CANCEL_PURPOSE, confirmation_url
 from koalicja.extensions import db
 from koalicja.locking import NoLongerApplies
 from koalicja.mail.models import OutboxMessage

@@ -378,9 +378,8 @@ def test_an_entry_written_before_messages_were_stored_still_shows_its_summary(ap
 
 
 def test_audit_messages_compose_and_survive_a_changed_wording(app):
-    from flask_babel import force_locale
+    from flask_babel import force_locale, lazy_ngettext
     from flask_babel import lazy_gettext as _l
-    from flask_babel import lazy_ngettext
 
     from koalicja.panel.audit import describe, message_of
 

@@ -13,7 +13,7 @@ from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import Signature
 from koalicja.signatures.operations import sign_declaration
 
-from ..conftest import VALID_PERSON, current_declaration, csrf_token_from
+from ..conftest import VALID_PERSON, csrf_token_from, current_declaration
 from ..declarations.test_allies import add_ally
 from ..events.conftest import load_event, make_event
 
