@@ -24,7 +24,7 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select, true
 
-from ..declarations.models import Declaration
+from ..declarations.models import Coalition, Declaration
 from ..declarations.operations import privacy_notice_text
 from ..exports import csv_document
 from ..extensions import db
@@ -597,12 +597,20 @@ def save_event(event, data, by=None, now=None):
     """Create a draft (an Event without id) or change an event's data (`data`: its fields).
 
     A change takes the event's lock first (it may change its places): more places, or fewer
-    reserved for allies, are offered to the waiting list at once.
+    reserved for allies, are offered to the waiting list at once. A new or changed address
+    (`data["slug"]`, as wanted) is made unique within the coalition under the coalition's lock,
+    so two coordinators creating "gala" at the same moment get `gala` and `gala-2`.
     """
     now = now or utcnow()
     created = event.id is None
+    data = dict(data)
+    wanted_slug = data.pop("slug", None)
+    if wanted_slug:
+        lock(Coalition, event.coalition_id)
     if not created:
         event = lock(Event, event.id)
+    if wanted_slug:
+        event.slug = _free_slug(event.coalition_id, wanted_slug, event.id)
     for name, value in data.items():
         setattr(event, name, value)
     db.session.add(event)
@@ -613,6 +621,16 @@ def save_event(event, data, by=None, now=None):
         _promote_waiting(event, now)
     db.session.commit()
     return event
+
+
+def _free_slug(coalition_id, wanted, event_id=None):
+    """`wanted`, or `wanted-2`, `wanted-3` … : the first address no other event of the coalition has."""
+    slug, number = wanted, 2
+    while db.session.scalar(
+        select(Event.id).where(Event.coalition_id == coalition_id, Event.slug == slug, Event.id != (event_id or 0))
+    ):
+        slug, number = f"{wanted}-{number}", number + 1
+    return slug
 
 
 def publish_event(event, by=None):

@@ -99,15 +99,6 @@ def _event_data(form):
     return data
 
 
-def _unique_slug(coalition_id, wanted, event_id=None):
-    slug, number = wanted, 2
-    while db.session.scalar(
-        select(Event.id).where(Event.coalition_id == coalition_id, Event.slug == slug, Event.id != (event_id or 0))
-    ):
-        slug, number = f"{wanted}-{number}", number + 1
-    return slug
-
-
 @bp.route("/nowe", methods=["GET", "POST"])
 def create():
     form = _form_for()
@@ -120,8 +111,7 @@ def create():
     if form.validate_on_submit():
         coalition = next(c for c in coalitions if c.slug == form.coalition.data)
         event = Event(coalition_id=coalition.id, status=EventStatus.DRAFT)
-        event.slug = _unique_slug(coalition.id, form.slug.data or slugify(form.title.data))
-        save_event(event, _event_data(form), by=current_user)
+        save_event(event, _event_data(form) | {"slug": form.slug.data or slugify(form.title.data)}, by=current_user)
         flash(_("Zapisano wersję roboczą. Opublikuj wydarzenie, gdy będzie gotowe."), "success")
         return see_other(url_for("events_panel.detail", event_id=event.id))
     return render_template("events/panel/form.html", form=form, event=None), 422 if request.method == "POST" else 200
@@ -135,7 +125,7 @@ def edit(event_id):
     if form.validate_on_submit():
         data = _event_data(form)
         if form.slug.data:
-            data["slug"] = _unique_slug(event.coalition_id, form.slug.data, event.id)
+            data["slug"] = form.slug.data
         save_event(event, data, by=current_user)
         flash(_("Zapisano zmiany."), "success")
         return see_other(url_for("events_panel.detail", event_id=event.id))

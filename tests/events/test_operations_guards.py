@@ -482,3 +482,36 @@ def test_a_confirmation_link_of_a_cancelled_event_leads_to_the_event_page(app, c
     response = client.post(path, data={"csrf_token": token})
     assert response.status_code == 303 and response.headers["Location"].endswith(event_url())
     assert "To wydarzenie zostało odwołane." in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_two_coordinators_creating_the_same_event_at_once_get_two_addresses(app, coalition):
+    """Five drafts titled "Gala" saved at the same moment, each in its own thread and transaction:
+    the coalition's lock gives each a free address (before: the unique constraint failed, a 500)."""
+    import threading
+
+    from koalicja.declarations.models import Coalition
+
+    with app.app_context():
+        coalition_id = db.session.scalar(select(Coalition.id).where(Coalition.slug == coalition))
+    start = utcnow() + timedelta(days=10)
+    barrier = threading.Barrier(5)
+    failures = []
+
+    def create(_number):
+        with app.app_context():
+            event = Event(coalition_id=coalition_id, title="Gala", starts_at=start, ends_at=start + timedelta(hours=3))
+            barrier.wait()
+            try:
+                save_event(event, {"slug": "gala"})
+            except Exception as error:  # noqa: BLE001 (reported below)
+                failures.append(error)
+
+    threads = [threading.Thread(target=create, args=(number,)) for number in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    with app.app_context():
+        slugs = db.session.scalars(select(Event.slug).where(Event.coalition_id == coalition_id)).all()
+    assert sorted(slugs) == ["gala", "gala-2", "gala-3", "gala-4", "gala-5"]
