@@ -133,7 +133,7 @@ def test_safe_local_path_keeps_ordinary_paths():
 
 
 def test_cached_pages_are_kept_apart_by_language(client, coalition):
-    """The page cache (koalicja/serving.py) keys pages on the language as well."""
+    """The page cache (koalicja/serving/pages.py) keys pages on the language as well."""
     expected = {"pl": "Podpisz deklarację", "en": "Sign the declaration", "uk": "Підписати декларацію"}
     for _round in range(2):  # the second round is served from the cache
         for language, title in expected.items():

@@ -98,7 +98,7 @@ def test_every_write_bumps_the_version_and_reads_do_not(app, client, coalition, 
     client.get("/sasiedztwa/")
     assert data_version(app) == after_writes
     with app.app_context():
-        db.session.execute(update(Event).where(Event.id == -1).values(lock_version=Event.lock_version + 1))
+        db.session.execute(update(Event).where(Event.id == -1).values(capacity=Event.capacity + 1))
         db.session.commit()  # a bulk statement (like the event lock) counts as a write too
     assert data_version(app) == after_writes + 1
     decide(app, signature_id, "approve")

@@ -49,10 +49,6 @@ class Event(db.Model):
     requires_approval: Mapped[bool] = mapped_column(default=False)
     hold_hours: Mapped[int] = mapped_column(default=48)
     status: Mapped[str] = mapped_column(String(20), default=EventStatus.DRAFT)
-    # No longer written: changes of places lock this row with koalicja/locking.lock (FOR UPDATE
-    # on PostgreSQL, BEGIN IMMEDIATE on SQLite), which writes nothing and so leaves the data
-    # version alone. The column stays until a migration drops it.
-    lock_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
 
