@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 
 from ..declarations.models import Endorsement, EndorsementMethod
 from ..extensions import db
@@ -525,10 +526,20 @@ def send_withdraw_links(email):
 
 
 def forget_unconfirmed_signatures(cutoff):
-    """Delete signatures never confirmed by e-mail and created before `cutoff`; returns how many."""
-    result = db.session.execute(
-        db.delete(Signature).where(Signature.status == SignatureStatus.UNCONFIRMED, Signature.created_at < cutoff)
-    )
+    """Delete signatures never confirmed by e-mail and created before `cutoff`, with the mail
+    still waiting to go to them (a link to an entry that is gone); returns how many."""
+    from ..mail.models import OutboxMessage, OutboxStatus
+
+    stale = (Signature.status == SignatureStatus.UNCONFIRMED, Signature.created_at < cutoff)
+    signatures = db.session.scalars(select(Signature).where(*stale).options(load_only(Signature.id))).all()
+    if signatures:
+        db.session.execute(
+            db.delete(OutboxMessage).where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.about.in_([mail_about(signature) for signature in signatures]),
+            )
+        )
+    result = db.session.execute(db.delete(Signature).where(Signature.id.in_([s.id for s in signatures]), *stale))
     db.session.commit()
     return result.rowcount
 

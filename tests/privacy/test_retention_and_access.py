@@ -49,6 +49,20 @@ def test_purge_forgets_stale_unconfirmed_entries_and_delivered_mail(app, runner,
         assert "sent" not in statuses and statuses == ["pending"]  # only the new offer is left
 
 
+def test_purge_drops_the_pending_mail_of_what_it_forgets(app, runner, coalition):
+    """An SMTP server down for two weeks: the old entry's confirmation e-mail, still waiting,
+    goes with the entry (its link would lead nowhere); the newer signer's stays."""
+    with app.app_context():
+        old = sign_declaration(current_declaration(), {**VALID_PERSON, "email": "stary@example.org"}).signature
+        old.created_at -= timedelta(days=15)
+        sign_declaration(current_declaration(), {**VALID_PERSON, "email": "nowy@example.org"})
+        db.session.commit()
+    assert "podpisy niepotwierdzone 1" in runner.invoke(args=["purge"]).output
+    with app.app_context():
+        pending = db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.status == "pending")).all()
+    assert pending == ["nowy@example.org"]
+
+
 def test_purge_days_are_configurable(app, runner, coalition):
     with app.app_context():
         signature = sign_declaration(current_declaration(), VALID_PERSON).signature
