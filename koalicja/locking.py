@@ -11,7 +11,8 @@ an event's places
 
 1. takes the lock of the thing it changes first: `lock(Signature, id)` (or `lock_all` for a
    bulk decision, or `lock(Event, id)` for anything that takes or frees places), which
-   returns the row *read again after the lock* (nothing loaded before it is trusted);
+   returns the row *read again after the lock* (nothing loaded before it is trusted;
+   `lock_where(Model, *conditions)` locks every matching row, e.g. an announcement's recipients);
 2. reads the state from that row and decides;
 3. when the change no longer applies (already approved, withdrawn, cancelled …) calls
    `refuse(SomeNoLongerApplies(...))`: the transaction is rolled back, nothing is written,
@@ -82,6 +83,16 @@ def lock_all(model, idents, *conditions):
     else:
         statement = statement.with_for_update(of=model)
     return session.scalars(statement.execution_options(populate_existing=True)).all()
+
+
+def lock_where(model, *conditions):
+    """Lock every row of `model` that matches `conditions`, however many there are (no list of
+    keys to pass); read them after this, in the same transaction."""
+    session = db.session
+    if _is_sqlite(session):
+        _take_sqlite_write_lock(session)
+        return
+    session.execute(select(model.id).where(*conditions).order_by(model.id).with_for_update(of=model))
 
 
 def refuse(error):

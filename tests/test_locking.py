@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from koalicja.declarations.models import Coalition
 from koalicja.extensions import db
-from koalicja.locking import NoLongerApplies, lock, lock_all, refuse
+from koalicja.locking import NoLongerApplies, lock, lock_all, lock_where, refuse
 
 
 def _rename_under_lock(app, coalition_id, suffix, hold_seconds, seen):
@@ -46,3 +46,24 @@ def test_lock_all_reads_rows_in_key_order_and_refuse_rolls_back(app, coalition):
         except NoLongerApplies as error:
             assert error.message == "ten wpis został już wycofany"
         assert db.session.get(Coalition, rows[0].id).name != "Zmieniona"
+
+
+def test_lock_where_holds_every_matching_row_until_commit(app, coalition):
+    with app.app_context():
+        coalition_id = db.session.scalar(select(Coalition.id))
+    seen = []
+
+    def rename_all_matching():
+        with app.app_context():
+            lock_where(Coalition, Coalition.slug == coalition)
+            time.sleep(0.5)
+            for row in db.session.scalars(select(Coalition).where(Coalition.slug == coalition)):
+                row.name += " A"
+            db.session.commit()
+
+    first = threading.Thread(target=rename_all_matching)
+    first.start()
+    time.sleep(0.2)
+    _rename_under_lock(app, coalition_id, " B", 0, seen)
+    first.join()
+    assert seen[0].endswith(" A")

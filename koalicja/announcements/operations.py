@@ -16,7 +16,7 @@ from sqlalchemy.orm import load_only, selectinload
 from ..declarations.models import Coalition, Declaration
 from ..extensions import db
 from ..links import external_url
-from ..locking import lock, lock_all
+from ..locking import lock, lock_all, lock_where
 from ..mail.models import OutboxMessage, OutboxStatus
 from ..mail.operations import outbox_row
 from ..panel.audit import AuditAction, record
@@ -151,7 +151,7 @@ def send_announcement(coalition, subject, body, coordinator):
     db.session.add(announcement)
     db.session.flush()
 
-    lock_all(Signature, db.session.scalars(select(Signature.id).where(*_recipient_conditions(coalition))).all())
+    lock_where(Signature, *_recipient_conditions(coalition))
     rows = []
     messages = _MessagesByLanguage(coalition, subject, body)
     for signature in _recipients(coalition):

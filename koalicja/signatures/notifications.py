@@ -27,9 +27,12 @@ def withdraw_url(signature):
     return external_url("signatures.withdraw", token=token)
 
 
+MAIL_ABOUT_PREFIX = "signature:"
+
+
 def mail_about(signature):
     """What the outbox says a signer's message is about: withdrawal drops these (and only these)."""
-    return f"signature:{signature.id}"
+    return f"{MAIL_ABOUT_PREFIX}{signature.id}"
 
 
 def _send(signature, subject, template, **context):

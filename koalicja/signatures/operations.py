@@ -17,13 +17,12 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import String, cast, false, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import load_only
 
 from ..declarations.models import Endorsement, EndorsementMethod
 from ..extensions import db
-from ..locking import NoLongerApplies, lock, lock_all, refuse
+from ..locking import NoLongerApplies, lock, lock_all, lock_where, refuse
 from ..mail.addresses import mailbox_key
 from ..panel.access import declaration_ids_condition
 from ..panel.audit import AuditAction, record
@@ -33,6 +32,7 @@ from ..tokens import TokenInvalid, read_token
 from .models import Signature, SignatureOrigin, SignatureStatus, SignerKind
 from .notifications import (
     CONFIRM_PURPOSE,
+    MAIL_ABOUT_PREFIX,
     WITHDRAW_PURPOSE,
     mail_about,
     notify_already_signed,
@@ -531,15 +531,12 @@ def forget_unconfirmed_signatures(cutoff):
     from ..mail.models import OutboxMessage, OutboxStatus
 
     stale = (Signature.status == SignatureStatus.UNCONFIRMED, Signature.created_at < cutoff)
-    signatures = db.session.scalars(select(Signature).where(*stale).options(load_only(Signature.id))).all()
-    if signatures:
-        db.session.execute(
-            db.delete(OutboxMessage).where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.about.in_([mail_about(signature) for signature in signatures]),
-            )
-        )
-    result = db.session.execute(db.delete(Signature).where(Signature.id.in_([s.id for s in signatures]), *stale))
+    lock_where(Signature, *stale)  # none of them confirmed while they go; any number of rows
+    about_stale = select(literal(MAIL_ABOUT_PREFIX) + cast(Signature.id, String)).where(*stale)  # mail_about, in SQL
+    db.session.execute(
+        db.delete(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.about.in_(about_stale))
+    )
+    result = db.session.execute(db.delete(Signature).where(*stale))
     db.session.commit()
     return result.rowcount
 
