@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..exports import csv_document, json_document
 from ..extensions import db
-from ..locking import NoLongerApplies, lock, lock_all, refuse
+from ..locking import NoLongerApplies, lock, lock_where, refuse
 from ..panel.audit import AuditAction, record
 from ..signatures.districts import DISTRICTS, district_slug
 from ..signatures.models import SECTOR_LABELS, Sector, Signature, SignatureOrigin, SignatureStatus, SignerKind
@@ -498,9 +498,8 @@ def invite_to_endorse(annex, coordinator):
         raise NotAnAnnex
     # The locking rule: the recipients' rows are locked, then read again, so that nobody who
     # withdraws at this moment is mailed (a withdrawal after this drops the invitation unsent).
-    candidates = [signature.id for signature in invitation_recipients(annex)]
-    locked = {s.id for s in lock_all(Signature, candidates, Signature.status == SignatureStatus.APPROVED)}
-    recipients = [signature for signature in invitation_recipients(annex) if signature.id in locked]
+    lock_where(Signature, Signature.declaration_id == annex.declaration_id, Signature.status == SignatureStatus.APPROVED)
+    recipients = invitation_recipients(annex)
     for signature in recipients:
         notify_annex_endorsement_invite(signature, annex)
     record(
