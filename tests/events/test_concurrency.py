@@ -1,15 +1,5 @@
 """200 people press "Zapisz się" at the same moment for 50 places, against a real server process."""
-import http.cookiejar
-import os
-import re
-import subprocess
-import sys
-import threading
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from pathlib import Path
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -19,39 +9,10 @@ from koalicja.events.models import HOLDING_PLACE, Event, Registration, Registrat
 from koalicja.extensions import db
 from koalicja.timeutil import utcnow
 
-from ..conftest import free_port
+from ..served import Visitor, at_once, served_app
 
-PROJECT = Path(__file__).resolve().parents[2]
 PEOPLE = 200
 CAPACITY = 50
-
-
-def _start_server(database_url, port, log):
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "concurrency-test",
-        "RATELIMIT_ENABLED": "false",
-        "BOT_TRAP_ENABLED": "false",  # the 200 people here submit at machine speed
-        "KOALICJA_ENV": "production",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "8", "--bind", f"127.0.0.1:{port}", "app:app"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).close()
-            return server
-        except OSError:  # refused while starting, or slow on a busy machine
-            time.sleep(0.2)
-    server.kill()
-    server.wait()
-    raise RuntimeError(f"gunicorn did not start; see {log.name}")
 
 
 def test_capacity_holds_under_200_simultaneous_registrations(tmp_path, database_url):
@@ -60,7 +21,7 @@ def test_capacity_holds_under_200_simultaneous_registrations(tmp_path, database_
     with app.app_context():
         db.create_all()
         coalition = Coalition(slug="sasiedztwa", name="Koalicja")
-        start = utcnow() + __import__("datetime").timedelta(days=5)
+        start = utcnow() + timedelta(days=5)
         db.session.add_all(
             [
                 coalition,
@@ -70,42 +31,17 @@ def test_capacity_holds_under_200_simultaneous_registrations(tmp_path, database_
         )
         db.session.commit()
 
-    port = free_port()
-    log = (tmp_path / "server.log").open("wb")
-    try:
-        server = _start_server(database_url, port, log)
-    except RuntimeError:
-        log.close()
-        raise
-    url = f"http://127.0.0.1:{port}/sasiedztwa/wydarzenia/gala"
-    barrier = threading.Barrier(PEOPLE, timeout=60)
-    statuses = [None] * PEOPLE
+    with served_app(database_url, tmp_path, workers=2, threads=8) as base_url:
+        url = "/sasiedztwa/wydarzenia/gala"
+        visitors = [Visitor(base_url, follow_redirects=True) for _ in range(PEOPLE)]
+        tokens = [visitor.get(url + "/zapisz").csrf_token for visitor in visitors]
 
-    def person(number):
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        page = opener.open(url + "/zapisz", timeout=60).read().decode()
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        data = urllib.parse.urlencode(
-            {"csrf_token": token, "full_name": f"Osoba {number}", "email": f"osoba{number}@example.org", "accept_privacy": "y"}
-        ).encode()
-        barrier.wait()
-        try:
-            response = opener.open(url, data=data, timeout=120)
-            statuses[number] = response.status  # the 303 was followed to the "check your inbox" page
-            response.close()
-        except urllib.error.HTTPError as error:
-            statuses[number] = error.code
+        def person(number):
+            data = {"csrf_token": tokens[number], "full_name": f"Osoba {number}", "email": f"osoba{number}@example.org",
+                    "accept_privacy": "y"}
+            return visitors[number].post(url, data).status  # the 303 is followed to the "check your inbox" page
 
-    try:
-        threads = [threading.Thread(target=person, args=(n,)) for n in range(PEOPLE)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=180)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        statuses = at_once(PEOPLE, person)
 
     assert statuses == [200] * PEOPLE, {code: statuses.count(code) for code in set(statuses)}
     with app.app_context():
