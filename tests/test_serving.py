@@ -517,14 +517,9 @@ def test_gunicorn_configuration_loads():
 
 def test_gunicorn_serves_the_app_with_the_production_configuration(database_url, tmp_path):
     """`gunicorn -c python:koalicja.gunicorn_conf app:app`: preloaded app, health, cached pages, JSON log."""
-    import os
-    import subprocess
-    import sys
-    import time
     import urllib.request
-    from pathlib import Path
 
-    from .conftest import free_port
+    from .served import served_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url})
     assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
@@ -532,35 +527,19 @@ def test_gunicorn_serves_the_app_with_the_production_configuration(database_url,
     with app.app_context():
         db.engine.dispose()
     app.extensions["koalicja.serving"].close()
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "s" * 32, "KOALICJA_ENV": "production",
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
-           "RATELIMIT_ENABLED": "false"}  # two workers would need Redis for the limits (not what this checks)
-    log = (tmp_path / "gunicorn.log").open("wb")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:koalicja.gunicorn_conf", "app:app"],
-                              cwd=Path(__file__).resolve().parents[1], env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/zdrowie", timeout=5) as response:
-                    assert json.loads(response.read()) == {"status": "ok", "database": "ok"}
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
-                time.sleep(0.2)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/sasiedztwa/sojusznicy?q=zofia", headers=GZIP)
+    # Two workers, rate limits off (with them on, two workers would need Redis: not what this checks).
+    with served_app(database_url, tmp_path, workers=2) as base_url:
+        with urllib.request.urlopen(f"{base_url}/zdrowie", timeout=5) as response:
+            assert json.loads(response.read()) == {"status": "ok", "database": "ok"}
+        request = urllib.request.Request(f"{base_url}/sasiedztwa/sojusznicy?q=zofia", headers=GZIP)
         for _ in range(4):
             with urllib.request.urlopen(request, timeout=10) as response:
                 assert response.headers["Content-Encoding"] == "gzip"
                 assert response.headers["Cache-Control"].startswith("public, max-age=")
                 assert response.headers["Set-Cookie"] is None
                 assert "Zofia Łukasik" in gzip.decompress(response.read()).decode()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
-    lines = [json.loads(line) for line in (tmp_path / "gunicorn.log").read_text().splitlines() if line.startswith("{")]
+    log = tmp_path / f"gunicorn-{base_url.rsplit(':', 1)[1]}.log"
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     allies = [line for line in lines if line["endpoint"] == "declarations.allies"]
     assert len(allies) == 4
     assert [line["cache"] for line in allies].count("miss") <= 2  # the first answer of each of the two workers
