@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import insert
 
 from koalicja import create_app
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.events.models import Event, EventStatus, Registration, RegistrationStatus
 from koalicja.extensions import db
 from koalicja.mail.addresses import mailbox_key

@@ -93,7 +93,7 @@ def create_app(test_config=None):
 
 
 def _only_coalition():
-    from .declarations.operations import all_coalitions
+    from .coalitions.loading import all_coalitions
 
     coalitions = all_coalitions()
     return coalitions[0] if len(coalitions) == 1 else None

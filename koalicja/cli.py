@@ -46,7 +46,7 @@ def seed_demo_command():
 @with_appcontext
 def create_coordinator_command(email, name, password, admin, slugs):
     """Create a coordinator account (the first one of an installation: --admin)."""
-    from .declarations.operations import coalition_by_slug
+    from .coalitions.loading import coalition_by_slug
     from .extensions import db
     from .panel.operations import MIN_PASSWORD_LENGTH, CoordinatorExists, create_coordinator
 

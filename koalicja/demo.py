@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from .declarations.models import Coalition, Declaration, DeclarationVersion, Endorsement, EndorsementMethod, VersionKind
+from .coalitions.models import Coalition, Declaration, DeclarationVersion, Endorsement, EndorsementMethod, VersionKind
 from .extensions import db
 from .mail.addresses import mailbox_key
 from .panel.operations import coordinator_by_email, create_coordinator

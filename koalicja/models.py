@@ -1,8 +1,9 @@
 """Imports every model so that metadata (create_all, Alembic) sees all tables."""
 from .announcements.models import Announcement  # noqa: F401
-from .declarations.models import Coalition, Declaration, DeclarationVersion, Endorsement  # noqa: F401
+from .coalitions.models import Coalition, Declaration, DeclarationVersion, Endorsement  # noqa: F401
+from .coordinators.audit import AuditEntry  # noqa: F401
+from .coordinators.models import Coordinator  # noqa: F401
 from .events.models import Event, Registration  # noqa: F401
 from .mail.models import OutboxMessage  # noqa: F401
-from .panel.models import AuditEntry, Coordinator  # noqa: F401
 from .security import SpentFormStart  # noqa: F401
 from .signatures.models import Signature  # noqa: F401

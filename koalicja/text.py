@@ -49,10 +49,3 @@ def contrast_with_white(colour):
     red, green, blue = (channel(colour[i : i + 2]) for i in (1, 3, 5))
     luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
     return 1.05 / (luminance + 0.05)
-
-
-def page_number(raw, pages=None):
-    """The page asked for in `?strona=`: 1 unless plain ASCII digits ("²" is a digit to
-    isdigit() but not to int()), and at most `pages` when given."""
-    number = int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
-    return max(1, min(number, pages) if pages else number)

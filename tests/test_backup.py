@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from koalicja.backup import MANIFEST
-from koalicja.declarations.models import Coalition
+from koalicja.coalitions.models import Coalition
+from koalicja.coordinators.audit import AuditEntry
+from koalicja.coordinators.models import Coordinator
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.models import AuditEntry, Coordinator
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import decide_signature, sign_declaration
 from koalicja.uploads import write_private_file

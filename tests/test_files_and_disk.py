@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from koalicja import create_app
-from koalicja.declarations.models import Coalition
+from koalicja.coalitions.models import Coalition
+from koalicja.coordinators.audit import AuditEntry
 from koalicja.extensions import db
-from koalicja.panel.models import AuditEntry
 from koalicja.panel.operations import create_coordinator
 from koalicja.signatures.models import Signature
 from koalicja.uploads import write_private_file

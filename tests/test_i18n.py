@@ -211,7 +211,7 @@ def test_signature_emails_go_out_in_the_signers_language(app, client, coalition,
 
     # A coordinator working in Polish approves: the signer still hears back in their language.
     with app.test_request_context(headers={"Accept-Language": "pl"}):
-        from koalicja.panel.models import Coordinator
+        from koalicja.coordinators.models import Coordinator
 
         decide_signature(db.session.get(Signature, signature_id), "approve", db.session.get(Coordinator, coordinator))
     approved = outbox(app)[-1]

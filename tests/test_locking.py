@@ -4,7 +4,7 @@ import time
 
 from sqlalchemy import select
 
-from koalicja.declarations.models import Coalition
+from koalicja.coalitions.models import Coalition
 from koalicja.extensions import db
 from koalicja.locking import NoLongerApplies, lock, lock_all, lock_where, refuse
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, insert, select
 
+from koalicja.coordinators.models import Coordinator
 from koalicja.events.models import Event, EventStatus, Registration, RegistrationStatus
 from koalicja.extensions import db
-from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import decide_signature, sign_declaration
 from koalicja.text import search_key, sort_key

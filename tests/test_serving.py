@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from koalicja import create_app
-from koalicja.declarations.models import Coalition
+from koalicja.coalitions.models import Coalition
+from koalicja.coordinators.models import Coordinator
 from koalicja.events.models import Event
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.models import Coordinator
 from koalicja.serving import DataVersion, gzip_parts
 from koalicja.serving.access_log import formatter
 from koalicja.signatures.models import Signature, SignatureStatus

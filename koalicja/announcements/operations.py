@@ -10,19 +10,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import force_locale
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import load_only, selectinload
 
-from ..declarations.models import Coalition, Declaration
+from ..coalitions.models import Coalition, Declaration
+from ..coordinators.audit import AuditAction, record
 from ..extensions import db
 from ..links import external_url
 from ..locking import lock, lock_all, lock_where
 from ..mail.models import OutboxMessage, OutboxStatus
-from ..mail.operations import outbox_row
-from ..panel.audit import AuditAction, record
+from ..mail.operations import delivery_settled, outbox_row
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.notifications import signature_stamp, withdraw_url
-from ..signatures.operations import WITHDRAW_LINK_MAX_AGE
+from ..signatures.operations import WITHDRAW_LINK_MAX_AGE, signature_withdrawn
 from ..text import render_markdown
 from ..timeutil import utcnow
 from ..tokens import TokenInvalid, make_token, read_token
@@ -33,6 +33,31 @@ UNSUBSCRIBE_LINK_MAX_AGE = WITHDRAW_LINK_MAX_AGE  # an old message's link still 
 TEMPLATE = "announcement_to_ally"
 # The same text sent again this soon is a double click, not a second announcement.
 DUPLICATE_WINDOW = timedelta(minutes=10)
+
+
+@delivery_settled.connect
+def _count_delivery(row, outcome):
+    """Keep an announcement's sent/failed tally, which outlives the purged outbox rows."""
+    if row.announcement_id is None:
+        return
+    counter = Announcement.sent_count if outcome == OutboxStatus.SENT else Announcement.failed_count
+    db.session.execute(update(Announcement).where(Announcement.id == row.announcement_id).values({counter: counter + 1}))
+
+
+@signature_withdrawn.connect
+def _drop_pending_announcements(signature):
+    """An ally who withdraws gets none of the coalition's announcements still waiting to go
+    to their address (compared case-insensitively)."""
+    if not signature.email:
+        return
+    coalition_announcements = select(Announcement.id).where(Announcement.coalition_id == signature.declaration.coalition_id)
+    db.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.announcement_id.in_(coalition_announcements),
+            func.lower(OutboxMessage.recipient) == signature.email.strip().lower(),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+    )
 
 
 def _recipient_conditions(coalition):

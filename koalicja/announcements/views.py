@@ -4,9 +4,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from ..coordinators.access import served_coalition_or_404
 from ..extensions import csrf, limiter
 from ..htmx import see_other
-from ..panel.access import served_coalition_or_404
 from ..tokens import TokenExpired, TokenInvalid
 from .forms import AnnouncementForm
 from .operations import (

@@ -1,18 +1,18 @@
 """Reading a coalition's declaration and its public list of allies."""
-import math
 from dataclasses import dataclass
 
-from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from ..coalitions.models import Declaration, DeclarationVersion, Endorsement, EndorsementMethod, VersionKind
+from ..coordinators.audit import AuditAction, record
 from ..exports import csv_document, json_document
 from ..extensions import db
 from ..locking import NoLongerApplies, lock, lock_where, refuse
-from ..panel.audit import AuditAction, record
+from ..paging import paginate
 from ..signatures.districts import DISTRICTS, district_slug
 from ..signatures.models import SECTOR_LABELS, Sector, Signature, SignatureOrigin, SignatureStatus, SignerKind
 from ..signatures.notifications import (
@@ -24,7 +24,6 @@ from ..signatures.notifications import (
 from ..text import escape_like, search_key
 from ..timeutil import utc_to_warsaw, utcnow
 from ..tokens import TokenInvalid, read_token
-from .models import Coalition, Declaration, DeclarationVersion, Endorsement, EndorsementMethod, VersionKind
 
 # The filter of the public list: everyone, one kind of signer, or one sector.
 WHO_PERSONS = "osoby"
@@ -36,26 +35,6 @@ ORDER_NEWEST = "najnowsi"
 ORDER_ALPHABETICAL = "alfabetycznie"
 ORDER_CHOICES = [(ORDER_NEWEST, _l("od najnowszych")), (ORDER_ALPHABETICAL, _l("alfabetycznie"))]
 MAX_QUERY_LENGTH = 100
-
-
-def privacy_notice_text(coalition):
-    """The coalition's own notice, or the standard one filled in with its details."""
-    if coalition.privacy_notice:
-        return coalition.privacy_notice
-    return render_template("declarations/privacy_default.md", coalition=coalition)
-
-
-def coalition_by_slug(slug, with_texts=False):
-    """`with_texts`: with its declarations and their versions in the same statement, for the
-    public pages, whose header asks whether a text is published (two statements otherwise)."""
-    query = select(Coalition).where(Coalition.slug == slug)
-    if with_texts:
-        query = query.options(joinedload(Coalition.declarations).joinedload(Declaration.versions))
-    return db.session.scalars(query).unique().first()
-
-
-def all_coalitions():
-    return db.session.scalars(select(Coalition).order_by(Coalition.name)).all()
 
 
 def _coalition_signatures(coalition):
@@ -83,26 +62,8 @@ def allies_per_coalition():
     return dict(rows.all())
 
 
-@dataclass
-class AlliesPage:
-    items: list
-    total: int
-    page: int
-    pages: int
-    per_page: int
-    # Entries signed under an older text say so on the list.
-    current_version_id: int | None = None
-
-    @property
-    def first_number(self):
-        return (self.page - 1) * self.per_page + 1 if self.total else 0
-
-    @property
-    def last_number(self):
-        return min(self.page * self.per_page, self.total)
-
-
-def list_allies(coalition, query="", who="", order=ORDER_NEWEST, page=1, per_page=50, district=""):
+def list_allies(coalition, query="", who="", order=ORDER_NEWEST, page="1", per_page=50, district=""):
+    """One page (`page`: `?strona=` as typed) of the published list, searched and filtered."""
     conditions = [_coalition_signatures(coalition), Signature.listed.is_(True)]
     needle = search_key((query or "")[:MAX_QUERY_LENGTH]).strip()
     if needle:
@@ -117,25 +78,18 @@ def list_allies(coalition, query="", who="", order=ORDER_NEWEST, page=1, per_pag
     if district:
         conditions.append(Signature.district == district)
 
-    total = db.session.scalar(select(func.count(Signature.id)).where(*conditions))
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
     if order == ORDER_ALPHABETICAL:
         ordering = (Signature.list_sort_key, Signature.id)
     else:
         ordering = (Signature.approved_at.desc(), Signature.id.desc())
-    items = db.session.scalars(
+    return paginate(
         select(Signature)
         # The version signed (joined) and the annexes endorsed (one more query), not one per row.
         .options(joinedload(Signature.version), selectinload(Signature.endorsements).joinedload(Endorsement.annex))
         .where(*conditions)
-        .order_by(*ordering)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return AlliesPage(
-        items=items, total=total, page=page, pages=pages, per_page=per_page,
-        current_version_id=current_version_id(coalition),
+        .order_by(*ordering),
+        page,
+        per_page,
     )
 
 

@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..coalitions.models import EndorsementMethod, VersionKind
+from ..coordinators.access import served_coalition_or_404
 from ..htmx import see_other
-from ..panel.access import served_coalition_or_404
 from ..signatures.notifications import ENDORSE_LINK_MAX_AGE_DAYS
 from .forms import VersionForm
-from .models import EndorsementMethod, VersionKind
 from .operations import (
     DraftExists,
     VersionPublished,

@@ -6,10 +6,10 @@ from flask_babel import lazy_gettext as _l
 from slugify import slugify
 from sqlalchemy import delete, select
 
+from ..coalitions.models import Coalition, Declaration, FormerSlug
+from ..coordinators.audit import AuditAction, record
 from ..extensions import db
-from ..panel.audit import AuditAction, record
 from ..uploads import UploadRefused, store_upload, upload_type
-from .models import Coalition, Declaration, FormerSlug
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 COALITION_FIELDS = (

@@ -12,40 +12,32 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from ..coalitions.loading import all_coalitions, privacy_notice_text, public_coalition_or_404
+from ..coalitions.models import VersionKind
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
 from ..serving import cached_page
 from ..signatures.districts import DISTRICT_SLUGS, district_from_slug
 from ..signatures.notifications import ENDORSE_LINK_MAX_AGE_DAYS
-from ..text import HEX_COLOUR, contrast_with_white, page_number, render_markdown
+from ..text import HEX_COLOUR, contrast_with_white, render_markdown
 from ..tokens import TokenExpired, TokenInvalid
-from .models import VersionKind
 from .operations import (
     ORDER_CHOICES,
     ORDER_NEWEST,
     WHO_CHOICES,
     CannotEndorse,
-    all_coalitions,
     allies_per_coalition,
-    coalition_by_slug,
     count_allies,
+    current_version_id,
     district_counts,
     endorse_annex,
     endorsement_by,
     endorsement_request,
     find_version,
     list_allies,
-    privacy_notice_text,
     signatories_of,
 )
 
 bp = Blueprint("declarations", __name__)
-
-
-def _coalition_or_404(slug):
-    coalition = coalition_by_slug(slug, with_texts=True)
-    if coalition is None:
-        abort(404)
-    return coalition
 
 
 @bp.get("/")
@@ -60,7 +52,7 @@ def index():
 @bp.get("/<slug>/")
 @cached_page
 def home(slug):
-    coalition = _coalition_or_404(slug)
+    coalition = public_coalition_or_404(slug)
     # Only drafts so far: nothing to read or sign yet.
     declaration = coalition.current_declaration if coalition.open_for_signing else None
     return render_template(
@@ -76,7 +68,7 @@ def home(slug):
 @bp.get("/<slug>/sojusznicy")
 @cached_page
 def allies(slug):
-    coalition = _coalition_or_404(slug)
+    coalition = public_coalition_or_404(slug)
     query = request.args.get("q", "")[:100]
     who = request.args.get("kto", "")
     if who not in dict(WHO_CHOICES):
@@ -86,14 +78,14 @@ def allies(slug):
         order = ORDER_NEWEST
     district = district_from_slug(request.args.get("dzielnica"))
     district_param = request.args.get("dzielnica") if district else ""
-    page = list_allies(
-        coalition, query=query, who=who, order=order, page=page_number(request.args.get("strona")), district=district
-    )
+    page = list_allies(coalition, query=query, who=who, order=order, page=request.args.get("strona"), district=district)
     return render_page_or_fragment(
         "declarations/allies.html",
         "declarations/_allies_results.html",
         coalition=coalition,
         allies=page,
+        # Entries signed under an older text say so on the list.
+        current_version_id=current_version_id(coalition),
         query=query,
         who=who,
         order=order,
@@ -111,7 +103,7 @@ def allies(slug):
 @bp.get("/<slug>/prywatnosc")
 @cached_page
 def privacy(slug):
-    coalition = _coalition_or_404(slug)
+    coalition = public_coalition_or_404(slug)
     return render_template(
         "declarations/privacy.html", coalition=coalition, notice_html=render_markdown(privacy_notice_text(coalition))
     )
@@ -131,7 +123,7 @@ def brand_colour(coalition):
 @bp.get("/<slug>/kolory.css")
 def colours(slug):
     """The coalition's colours as a stylesheet: the CSP allows no inline styles."""
-    coalition = _coalition_or_404(slug)
+    coalition = public_coalition_or_404(slug)
     response = make_response(f":root {{ --brand: {brand_colour(coalition)}; --brand-dark: {brand_colour(coalition)}; }}\n")
     response.mimetype = "text/css"
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -151,7 +143,7 @@ def _declaration_or_404(coalition):
 @bp.get("/<slug>/deklaracja/wersje")
 @cached_page
 def versions(slug):
-    coalition = _coalition_or_404(slug)
+    coalition = public_coalition_or_404(slug)
     return render_template("declarations/versions.html", coalition=coalition, declaration=_declaration_or_404(coalition))
 
 
@@ -160,7 +152,7 @@ def versions(slug):
 @cached_page
 def version(slug, kind, number):
     """A published text or annex, readable for ever at its own address; drafts are not there."""
-    coalition = _coalition_or_404(slug)
+    coalition = public_coalition_or_404(slug)
     declaration = _declaration_or_404(coalition)
     shown = find_version(declaration, kind, number)
     if shown is None:
@@ -179,7 +171,7 @@ def printable(slug):
 
     `?wersja=<n>` prints an earlier published text with the people who signed that one.
     """
-    coalition = _coalition_or_404(slug)
+    coalition = public_coalition_or_404(slug)
     declaration = _declaration_or_404(coalition)
     number = request.args.get("wersja")
     if number is None:
@@ -245,7 +237,7 @@ def _endorsement_link_problem(problem, coalition=None):
 @bp.get("/<slug>/logo")
 def logo(slug):
     """An uploaded logo, from instance/logos (uploads never go into static/)."""
-    coalition = _coalition_or_404(slug)
+    coalition = public_coalition_or_404(slug)
     if not coalition.logo:
         abort(404)
     response = send_from_directory(current_app.config["LOGO_FOLDER"], coalition.logo, max_age=86400)

@@ -24,13 +24,13 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select, true
 
-from ..declarations.models import Coalition, Declaration
-from ..declarations.operations import privacy_notice_text
+from ..coalitions.loading import privacy_notice_text
+from ..coalitions.models import Coalition, Declaration
+from ..coordinators.audit import AuditAction, record
 from ..exports import csv_document
 from ..extensions import db
 from ..locking import NoLongerApplies, lock, refuse
 from ..mail.addresses import mailbox_key
-from ..panel.audit import AuditAction, record
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.operations import digest
 from ..text import escape_like, search_key

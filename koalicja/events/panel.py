@@ -5,11 +5,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..coordinators.access import coalition_ids_condition, coalitions_served, require_coalition
 from ..exports import attachment
 from ..extensions import db
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
 from ..locking import NoLongerApplies
-from ..panel.access import coalition_ids_condition, coalitions_served, require_coalition
 from ..serving import cached_page
 from ..timeutil import utc_to_warsaw, warsaw_to_utc
 from .forms import EventForm, EventMessageForm, slugify

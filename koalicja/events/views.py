@@ -1,7 +1,7 @@
 from flask import Blueprint, abort, current_app, flash, make_response, render_template, request, session, url_for
 from flask_babel import get_locale
 
-from ..declarations.operations import coalition_by_slug
+from ..coalitions.loading import public_coalition_or_404
 from ..extensions import csrf, limiter
 from ..htmx import see_other
 from ..locking import NoLongerApplies
@@ -36,15 +36,8 @@ bp = Blueprint("events", __name__)
 CANCEL_LINK_MAX_AGE = 400 * 86400
 
 
-def _coalition(slug):
-    coalition = coalition_by_slug(slug, with_texts=True)
-    if coalition is None:
-        abort(404)
-    return coalition
-
-
 def _event(slug, event_slug):
-    coalition = _coalition(slug)
+    coalition = public_coalition_or_404(slug)
     event = event_by_slug(coalition, event_slug)
     if event is None or event.status == EventStatus.DRAFT:
         abort(404)
@@ -58,7 +51,7 @@ def _confirm_max_age():
 @bp.get("/<slug>/wydarzenia")
 @cached_page(clock=True)
 def index(slug):
-    coalition = _coalition(slug)
+    coalition = public_coalition_or_404(slug)
     events = upcoming_events(coalition)
     return render_template(
         "events/index.html",
@@ -72,7 +65,7 @@ def index(slug):
 @bp.get("/<slug>/wydarzenia/archiwum")
 @cached_page(clock=True)
 def archive(slug):
-    coalition = _coalition(slug)
+    coalition = public_coalition_or_404(slug)
     return render_template("events/archive.html", coalition=coalition, events=past_events(coalition))
 
 

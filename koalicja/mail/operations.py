@@ -17,6 +17,7 @@ from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
+from blinker import Namespace
 from flask import current_app, render_template
 from sqlalchemy import select, update
 
@@ -111,6 +112,12 @@ def retry_delay(attempts):
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
+# Sent with the outbox row once its fate is settled (outcome: SENT or FAILED), inside the
+# transaction that records it, so that whoever queued the message can keep its own tally
+# (announcements count their deliveries) without the mailer knowing its customers.
+delivery_settled = Namespace().signal("delivery-settled")
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -120,22 +127,13 @@ class DeliveryReport:
     unreachable: bool = False
 
 
-def _count_for_announcement(row, column):
-    """Keep an announcement's sent/failed tally, which outlives the purged outbox rows."""
-    if row.announcement_id is not None:
-        from ..announcements.models import Announcement
-
-        counter = getattr(Announcement, column)
-        db.session.execute(update(Announcement).where(Announcement.id == row.announcement_id).values({counter: counter + 1}))
-
-
 def _record_failure(row, error, report, permanent=False):
     row.attempts += 1
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
     row.claimed_by = ""
     if permanent or row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         row.status = OutboxStatus.FAILED
-        _count_for_announcement(row, "failed_count")
+        delivery_settled.send(row, outcome=OutboxStatus.FAILED)
         report.failed += 1
     else:
         row.next_attempt_at = utcnow() + retry_delay(row.attempts)
@@ -147,7 +145,7 @@ def _record_sent(row, report):
     row.sent_at = utcnow()
     row.attempts += 1
     row.claimed_by = ""
-    _count_for_announcement(row, "sent_count")
+    delivery_settled.send(row, outcome=OutboxStatus.SENT)
     report.sent += 1
 
 

@@ -2,18 +2,18 @@
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..declarations.models import Coalition
-from ..declarations.operations import all_coalitions
+from ..coalitions.loading import all_coalitions
+from ..coalitions.models import Coalition
+from ..coordinators.access import admin_required
+from ..coordinators.audit import AUDIT_ACTION_LABELS, AuditAction, AuditEntry
+from ..coordinators.models import Coordinator
 from ..declarations.settings import COALITION_FIELDS, SettingsError, save_coalition
 from ..extensions import db
 from ..htmx import render_page_or_fragment, see_other
-from ..text import page_number
-from .access import admin_required
-from .audit import AUDIT_ACTION_LABELS, AuditAction
+from ..paging import paginate
 from .forms import CoalitionForm, CoordinatorForm
-from .models import AuditEntry, Coordinator
 from .operations import CoordinatorExists, invite_coordinator, send_password_link, update_coordinator
 
 bp = Blueprint("admin", __name__, url_prefix="/panel/admin")
@@ -135,21 +135,16 @@ def audit_log():
         conditions.append(AuditEntry.coordinator_id == int(who))
     else:
         who = ""
-    total = db.session.scalar(select(func.count(AuditEntry.id)).where(*conditions))
-    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
-    page = page_number(request.args.get("strona"), pages)
-    entries = db.session.scalars(
-        select(AuditEntry)
-        .where(*conditions)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(AUDIT_PAGE_SIZE)
-        .offset((page - 1) * AUDIT_PAGE_SIZE)
-    ).all()
+    listing = paginate(
+        select(AuditEntry).where(*conditions).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()),
+        request.args.get("strona"),
+        AUDIT_PAGE_SIZE,
+    )
     names = {c.id: c.name for c in coalitions}
     return render_page_or_fragment(
         "panel/admin/audit_log.html",
         "panel/admin/_audit_entries.html",
-        entries=entries,
+        entries=listing.items,
         coalition_names=names,
         action_labels=AUDIT_ACTION_LABELS,
         coalitions=coalitions,
@@ -157,7 +152,7 @@ def audit_log():
         action=action,
         chosen_coalition=coalition,
         who=who,
-        page=page,
-        pages=pages,
-        total=total,
+        page=listing.page,
+        pages=listing.pages,
+        total=listing.total,
     )

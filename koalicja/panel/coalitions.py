@@ -2,9 +2,9 @@
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from ..coordinators.access import coalitions_served, served_coalition_or_404
 from ..declarations.operations import allies_per_coalition, count_allies, export_allies
 from ..exports import attachment
-from .access import coalitions_served, served_coalition_or_404
 
 bp = Blueprint("coalitions_panel", __name__, url_prefix="/panel/koalicje")
 

@@ -9,13 +9,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from ..coordinators.audit import AuditAction, record
+from ..coordinators.models import Coordinator
 from ..extensions import db
 from ..links import external_url
 from ..mail.operations import queue_mail
 from ..timeutil import utcnow
 from ..tokens import TokenInvalid, make_token, read_token
-from .audit import AuditAction, record
-from .models import Coordinator
 
 MIN_PASSWORD_LENGTH = 10
 

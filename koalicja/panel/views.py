@@ -5,11 +5,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from ..declarations.models import Declaration
+from ..coalitions.models import Declaration
+from ..coordinators.access import coalition_ids_condition, coalitions_served, declaration_ids_condition, require_coalition
 from ..events.models import Event
 from ..events.operations import attended_events
 from ..extensions import csrf, db, limiter
 from ..htmx import add_trigger, render_page_or_fragment, see_other, wants_fragment
+from ..paging import paginate
 from ..security import safe_local_path, submitted_mailbox
 from ..serving import cached_page
 from ..signatures.models import Signature, SignatureStatus
@@ -26,9 +28,8 @@ from ..signatures.operations import (
     decide_signatures,
     same_organisation_signatures,
 )
-from ..text import escape_like, page_number
+from ..text import escape_like
 from ..tokens import TokenExpired, TokenInvalid
-from .access import coalition_ids_condition, coalitions_served, declaration_ids_condition, require_coalition
 from .forms import LoginForm, PasswordChangeForm, SetPasswordForm
 from .operations import authenticate, choose_password, coordinator_for_password_link
 
@@ -140,19 +141,17 @@ def queue():
     conditions = [Signature.status == status, scope]
     if query.strip():
         conditions.append(_search_condition(query))
-    total = db.session.scalar(select(func.count(Signature.id)).where(*conditions))
-    pages = max(1, -(-total // QUEUE_PAGE_SIZE))
-    page = page_number(request.args.get("strona"), pages)
     ordering = Signature.decided_at.desc() if status in {"approved", "rejected"} else Signature.created_at
-    signatures = db.session.scalars(
+    listing = paginate(
         select(Signature)
         # Each row shows who decided and who entered a paper form: joined, not a query per row.
         .options(joinedload(Signature.decided_by), joinedload(Signature.entered_by))
         .where(*conditions)
-        .order_by(ordering, Signature.id)
-        .limit(QUEUE_PAGE_SIZE)
-        .offset((page - 1) * QUEUE_PAGE_SIZE)
-    ).all()
+        .order_by(ordering, Signature.id),
+        request.args.get("strona"),
+        QUEUE_PAGE_SIZE,
+    )
+    signatures = listing.items
     return render_page_or_fragment(
         "panel/queue.html",
         "panel/_queue_tabs.html",
@@ -161,9 +160,9 @@ def queue():
         same_organisation=same_organisation_signatures(signatures),
         status=status,
         query=query,
-        page=page,
-        pages=pages,
-        total=total,
+        page=listing.page,
+        pages=listing.pages,
+        total=listing.total,
         tabs=QUEUE_TABS,
         status_labels=QUEUE_TAB_LABELS,
         counts=_tab_counts(scope),

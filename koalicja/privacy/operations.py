@@ -5,14 +5,14 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from ..coordinators.access import coalition_ids_condition, declaration_ids_condition
+from ..coordinators.audit import AuditAction, record
 from ..events.models import Event, Registration
 from ..events.operations import forget_unconfirmed_registrations
 from ..extensions import db
 from ..mail.addresses import mailbox_key
 from ..mail.models import OutboxMessage
 from ..mail.operations import forget_delivered_mail
-from ..panel.access import coalition_ids_condition, declaration_ids_condition
-from ..panel.audit import AuditAction, record
 from ..signatures.models import Signature
 from ..signatures.operations import forget_unconfirmed_signatures
 from ..timeutil import utcnow

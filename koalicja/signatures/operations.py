@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, false, func, literal, or_, select
+from sqlalchemy import String, cast, false, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..declarations.models import Endorsement, EndorsementMethod
+from ..coalitions.models import Endorsement, EndorsementMethod
+from ..coordinators.access import declaration_ids_condition
+from ..coordinators.audit import AuditAction, record
 from ..extensions import db
 from ..locking import NoLongerApplies, lock, lock_all, lock_where, refuse
 from ..mail.addresses import mailbox_key
-from ..panel.access import declaration_ids_condition
-from ..panel.audit import AuditAction, record
 from ..text import search_key, sort_key
 from ..timeutil import utcnow
 from ..tokens import TokenInvalid, read_token
@@ -466,26 +467,22 @@ def signature_for_withdrawal(token):
     return signature
 
 
+# Sent with the signature inside its withdrawal's transaction, before the person's data is
+# erased: a feature that queued mail to the ally (announcements) drops what still waits.
+signature_withdrawn = Namespace().signal("signature-withdrawn")
+
+
 def _drop_pending_mail(signature):
     """The entry's own mail still waiting in the outbox is not sent any more: every message
-    queued by notifications.py carries `about` = mail_about(signature), and the coalition's
-    announcements to the address (addresses compared case-insensitively) went to it as this
-    ally. Mail to the same address about anything else (another coalition's signature, an
-    event) stays."""
-    from ..announcements.models import Announcement
+    queued by notifications.py carries `about` = mail_about(signature); what other features
+    queued to the ally as this entry goes through `signature_withdrawn`. Mail to the same
+    address about anything else (another coalition's signature, an event) stays."""
     from ..mail.models import OutboxMessage, OutboxStatus
 
-    own = OutboxMessage.about == mail_about(signature)
-    if signature.email:
-        coalition_announcements = select(Announcement.id).where(
-            Announcement.coalition_id == signature.declaration.coalition_id
-        )
-        own = or_(
-            own,
-            OutboxMessage.announcement_id.in_(coalition_announcements)
-            & (func.lower(OutboxMessage.recipient) == signature.email.strip().lower()),
-        )
-    db.session.execute(db.delete(OutboxMessage).where(own, OutboxMessage.status == OutboxStatus.PENDING))
+    db.session.execute(
+        db.delete(OutboxMessage).where(OutboxMessage.about == mail_about(signature), OutboxMessage.status == OutboxStatus.PENDING)
+    )
+    signature_withdrawn.send(signature)
 
 
 def withdraw_signature(signature, now=None):

@@ -3,9 +3,9 @@ from flask import Blueprint, abort, flash, render_template, request, send_file, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..coordinators.access import require_coalition, served_coalition_or_404
 from ..extensions import db
 from ..htmx import see_other
-from ..panel.access import require_coalition, served_coalition_or_404
 from ..timeutil import warsaw_today
 from .forms import PaperSignatureForm, SignatureEditForm
 from .models import Signature

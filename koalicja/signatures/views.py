@@ -1,8 +1,7 @@
-from flask import Blueprint, abort, make_response, render_template, request, session, url_for
+from flask import Blueprint, abort, render_template, request, session, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
-from ..declarations.operations import coalition_by_slug, privacy_notice_text
+from ..coalitions.loading import privacy_notice_text, public_coalition_or_404
 from ..extensions import csrf, limiter
 from ..htmx import see_other
 from ..security import submitted_mailbox
@@ -26,16 +25,7 @@ bp = Blueprint("signatures", __name__)
 
 
 def _coalition_and_declaration(slug):
-    coalition = coalition_by_slug(slug, with_texts=True)
-    if coalition is None:
-        abort(404)
-    if not coalition.open_for_signing:  # an old link, or a typed address
-        abort(make_response(render_template(
-            "errors/error.html",
-            coalition=coalition,
-            title=_("Deklaracja jeszcze nie jest gotowa"),
-            message=_("Ta koalicja nie opublikowała jeszcze deklaracji. Zajrzyj tu wkrótce."),
-        ), 404))
+    coalition = public_coalition_or_404(slug, open_for_signing=True)
     return coalition, coalition.current_declaration
 
 

@@ -6,10 +6,10 @@ from sqlalchemy import func, insert, select
 
 from koalicja.announcements.models import Announcement
 from koalicja.announcements.operations import UNSUBSCRIBE_PURPOSE
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
+from koalicja.coordinators.audit import AuditEntry
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import Signature
 from koalicja.tokens import read_token
 

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG, seed_demo
 from koalicja.events.models import Event, EventStatus, Registration
 from koalicja.events.notifications import cancel_url, confirmation_url

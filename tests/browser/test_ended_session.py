@@ -5,9 +5,9 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from koalicja.coordinators.models import Coordinator
 from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD
 from koalicja.extensions import db
-from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import Signature
 
 from .test_flows import QUEUE_PATH, log_in

@@ -5,10 +5,10 @@ from urllib.parse import urlsplit
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from koalicja.coordinators.models import Coordinator
 from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG
 from koalicja.extensions import db
 from koalicja.mail.operations import deliver_due
-from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import Signature
 from koalicja.signatures.notifications import confirmation_token
 from koalicja.signatures.operations import confirm_signature, decide_signature, sign_declaration

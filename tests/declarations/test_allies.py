@@ -4,8 +4,8 @@ import re
 import pytest
 from sqlalchemy import select
 
+from koalicja.coordinators.models import Coordinator
 from koalicja.extensions import db
-from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import decide_signature, sign_declaration
 
@@ -158,7 +158,7 @@ def test_root_goes_to_the_only_coalition(client, coalition):
     [("#7A1F5C", "#7a1f5c"), ("#FFEE00", "#1d5c4d"), ("red;}a{", "#1d5c4d")],
 )
 def test_coalition_colour_comes_from_its_settings_if_readable(app, client, coalition, colour, served):
-    from koalicja.declarations.models import Coalition
+    from koalicja.coalitions.models import Coalition
 
     with app.app_context():
         db.session.execute(db.update(Coalition).values(brand_colour=colour, logo="favicon.svg"))

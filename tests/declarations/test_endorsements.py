@@ -6,12 +6,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, insert, select
 
+from koalicja.coalitions.models import DeclarationVersion, Endorsement
+from koalicja.coordinators.audit import AuditEntry
 from koalicja.declarations import operations as declaration_operations
-from koalicja.declarations.models import DeclarationVersion, Endorsement
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
 from koalicja.mail.operations import deliver_due
-from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import Signature
 from koalicja.signatures.notifications import CONFIRM_PURPOSE, endorsement_token
 from koalicja.signatures.operations import withdraw_signature

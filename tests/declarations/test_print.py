@@ -4,10 +4,10 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from koalicja.declarations.models import Coalition, VersionKind
+from koalicja.coalitions.models import Coalition, VersionKind
+from koalicja.coordinators.models import Coordinator
 from koalicja.declarations.operations import publish_version, start_draft
 from koalicja.extensions import db
-from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import withdraw_signature
 

@@ -3,9 +3,9 @@ every signature keeps the version it was signed under, and the public list says 
 import pytest
 from sqlalchemy import select
 
-from koalicja.declarations.models import DeclarationVersion
+from koalicja.coalitions.models import DeclarationVersion
+from koalicja.coordinators.audit import AuditEntry
 from koalicja.extensions import db
-from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import Signature
 
 from ..conftest import VALID_ORGANISATION, VALID_PERSON, csrf_token_from, current_declaration, sign

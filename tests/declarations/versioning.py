@@ -1,9 +1,9 @@
 """Helpers for the tests of declaration versions, annexes and endorsements."""
 import pytest
 
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
+from koalicja.coordinators.models import Coordinator
 from koalicja.extensions import db
-from koalicja.panel.models import Coordinator
 from koalicja.panel.operations import create_coordinator
 from koalicja.signatures.models import SignatureStatus
 from koalicja.signatures.operations import decide_signature, sign_declaration

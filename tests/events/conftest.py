@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from koalicja.declarations.models import Coalition
+from koalicja.coalitions.models import Coalition
 from koalicja.events.models import Event, EventStatus, Registration
 from koalicja.extensions import db
 from koalicja.timeutil import utcnow

@@ -4,7 +4,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from koalicja import create_app
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.events.models import HOLDING_PLACE, Event, Registration, RegistrationStatus
 from koalicja.extensions import db
 from koalicja.timeutil import utcnow

@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from koalicja.coordinators.audit import AuditEntry
+from koalicja.coordinators.models import Coordinator
 from koalicja.events.models import Event, Registration, RegistrationStatus
 from koalicja.events.notifications import CANCEL_PURPOSE, confirmation_url
 from koalicja.events.operations import (
@@ -32,7 +34,6 @@ from koalicja.events.operations import (
 from koalicja.extensions import db
 from koalicja.locking import NoLongerApplies
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.models import AuditEntry, Coordinator
 from koalicja.timeutil import utcnow
 from koalicja.tokens import make_token
 
@@ -489,7 +490,7 @@ def test_two_coordinators_creating_the_same_event_at_once_get_two_addresses(app,
     the coalition's lock gives each a free address (before: the unique constraint failed, a 500)."""
     import threading
 
-    from koalicja.declarations.models import Coalition
+    from koalicja.coalitions.models import Coalition
 
     with app.app_context():
         coalition_id = db.session.scalar(select(Coalition.id).where(Coalition.slug == coalition))

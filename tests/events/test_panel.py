@@ -1,11 +1,11 @@
 """Coordinators manage events, registrations, messages and the door."""
 from sqlalchemy import func, select
 
+from koalicja.coordinators.audit import AuditEntry
 from koalicja.events.models import Event, Registration
 from koalicja.events.operations import register
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import SignatureStatus
 from koalicja.signatures.operations import refresh_listing, sign_declaration
 

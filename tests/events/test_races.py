@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, text
 
 from koalicja import create_app
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.events.models import HOLDING_PLACE, Event, EventStatus, Registration, RegistrationStatus
 from koalicja.events.notifications import CANCEL_PURPOSE
 from koalicja.events.operations import expire_holds

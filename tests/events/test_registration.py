@@ -204,8 +204,8 @@ def test_organisation_cap(app, client, coalition):
 
 
 def test_approval_required(app, coalition, coordinator):
+    from koalicja.coordinators.models import Coordinator
     from koalicja.events.operations import decide_registration
-    from koalicja.panel.models import Coordinator
 
     event_id = make_event(app, requires_approval=True)
     with app.app_context():

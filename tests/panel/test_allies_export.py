@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from koalicja.coordinators.audit import AuditEntry
 from koalicja.extensions import db
-from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import Signature
 from koalicja.timeutil import utc_to_warsaw
 

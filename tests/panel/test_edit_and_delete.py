@@ -1,9 +1,9 @@
 """Coordinators correct an entry or delete it; both are in the audit log, scoped per coalition."""
 from sqlalchemy import select
 
+from koalicja.coordinators.audit import AuditEntry
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import sign_declaration
 

@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from koalicja import PROJECT_ROOT, create_app
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
+from koalicja.coordinators.audit import AuditAction, AuditEntry
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.audit import AuditAction
-from koalicja.panel.models import AuditEntry
 from koalicja.panel.operations import create_coordinator
 from koalicja.signatures.models import Signature
 from koalicja.signatures.operations import withdraw_signature

@@ -9,11 +9,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
+from koalicja.coordinators.audit import AuditEntry
+from koalicja.coordinators.models import Coordinator
 from koalicja.events.models import Event, EventStatus
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.models import AuditEntry, Coordinator
 from koalicja.panel.operations import create_coordinator
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import sign_declaration
@@ -381,7 +382,7 @@ def test_audit_messages_compose_and_survive_a_changed_wording(app):
     from flask_babel import force_locale, lazy_ngettext
     from flask_babel import lazy_gettext as _l
 
-    from koalicja.panel.audit import describe, message_of
+    from koalicja.coordinators.audit import describe, message_of
 
     nested = _l("Nowe konto: %(name)s", name=_l("Nowy link do ustawienia hasła: %(name)s", name="Ala"))
     message, params = message_of(nested)

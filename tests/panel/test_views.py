@@ -2,9 +2,9 @@
 import pytest
 from sqlalchemy import select
 
+from koalicja.coordinators.models import Coordinator
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import DecisionNotAllowed, decide_signature, sign_declaration
 
@@ -228,7 +228,7 @@ def decide_by_htmx(client, auth, signature_id, decision="approve"):
 def outbox_and_audit(app):
     from sqlalchemy import func
 
-    from koalicja.panel.models import AuditEntry
+    from koalicja.coordinators.audit import AuditEntry
 
     with app.app_context():
         return (db.session.scalar(select(func.count(OutboxMessage.id))), db.session.scalar(select(func.count(AuditEntry.id))))

@@ -4,12 +4,12 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from koalicja.coordinators.models import Coordinator
 from koalicja.events.models import Registration
 from koalicja.events.operations import register
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
 from koalicja.mail.operations import deliver_due
-from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import Signature
 from koalicja.signatures.operations import sign_declaration
 

@@ -4,8 +4,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from koalicja.coordinators.models import Coordinator
 from koalicja.extensions import db
-from koalicja.panel.models import Coordinator
 from koalicja.signatures.models import SignatureStatus
 
 from ..conftest import COORDINATOR_EMAIL, COORDINATOR_PASSWORD, Auth, csrf_token_from

@@ -3,11 +3,11 @@ each through real HTTP: what an attacker or a careless request could do before t
 import pytest
 from sqlalchemy import select
 
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
+from koalicja.coordinators.audit import AuditEntry
 from koalicja.events.models import Event, EventStatus, Registration
 from koalicja.extensions import db
 from koalicja.mail.addresses import mailbox_key
-from koalicja.panel.models import AuditEntry
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.notifications import endorsement_token
 from koalicja.signatures.operations import sign_declaration

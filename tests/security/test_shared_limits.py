@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from koalicja import create_app
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.extensions import db
 from koalicja.panel.operations import create_coordinator
 from koalicja.signatures.models import Signature

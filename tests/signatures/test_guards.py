@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from koalicja.announcements.models import Announcement
-from koalicja.declarations.models import Coalition, DeclarationVersion, Endorsement, VersionKind
+from koalicja.coalitions.models import Coalition, DeclarationVersion, Endorsement, VersionKind
+from koalicja.coordinators.audit import AuditEntry
+from koalicja.coordinators.models import Coordinator
 from koalicja.declarations.operations import CannotEndorse, endorse_annex, invite_to_endorse
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.models import AuditEntry, Coordinator
 from koalicja.serving.version import DataVersion
 from koalicja.signatures import operations
 from koalicja.signatures.models import Signature, SignatureStatus

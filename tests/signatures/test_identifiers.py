@@ -3,7 +3,7 @@ the same organisation signing twice flagged to coordinators."""
 import pytest
 from sqlalchemy import select
 
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.extensions import db
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import sign_declaration, withdraw_signature

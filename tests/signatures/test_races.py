@@ -15,13 +15,12 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 
 from koalicja import create_app
-from koalicja.declarations.models import Coalition, Declaration
+from koalicja.coalitions.models import Coalition, Declaration
+from koalicja.coordinators.audit import AuditAction, AuditEntry
 from koalicja.declarations.operations import count_allies
 from koalicja.extensions import db
 from koalicja.mail.addresses import mailbox_key
 from koalicja.mail.models import OutboxMessage
-from koalicja.panel.audit import AuditAction
-from koalicja.panel.models import AuditEntry
 from koalicja.panel.operations import create_coordinator
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.notifications import CONFIRM_PURPOSE, WITHDRAW_PURPOSE

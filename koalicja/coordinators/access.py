@@ -10,7 +10,7 @@ from flask import abort
 from flask_login import current_user, login_required
 from sqlalchemy import select, true
 
-from ..declarations.models import Coalition, Declaration, coalition_coordinator
+from ..coalitions.models import Coalition, Declaration, coalition_coordinator
 from ..extensions import db
 
 

@@ -24,9 +24,44 @@ from flask_babel import force_locale, gettext, ngettext, pgettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .models import AuditEntry
+from ..timeutil import utcnow
+
+
+class AuditEntry(db.Model):
+    """One coordinator action: who, when, on what, and what changed. Never edited."""
+
+    __table_args__ = (Index("ix_audit_entry_coalition_at", "coalition_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime.datetime] = mapped_column(default=utcnow, index=True)
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id", ondelete="SET NULL"), index=True)
+    # The name at the time: the log stays readable after an account is removed.
+    coordinator_name: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    coalition_id: Mapped[int | None] = mapped_column(ForeignKey("coalition.id", ondelete="SET NULL"))
+    subject_type: Mapped[str] = mapped_column(String(40), default="")
+    subject_id: Mapped[int | None]
+    # The summary as text (in Polish); entries written before `message` existed have only this.
+    summary: Mapped[str] = mapped_column(Text, default="")
+    # What happened, as data: the summary's Polish message id and its parameters (`describe` below),
+    # shown in the reader's language.
+    message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    params: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    coordinator = relationship("Coordinator")
+    coalition = relationship("Coalition")
+
+    @property
+    def text(self):
+        """The summary in the reader's language (the stored text for entries without a message)."""
+        if not self.message:
+            return self.summary
+        return describe(self.message, self.params, fallback=self.summary)
 
 
 class AuditAction(StrEnum):
