@@ -69,7 +69,12 @@ def init_app(app):
         if request.blueprint in PANEL_BLUEPRINTS or request.endpoint in _TOKEN_PAGES:
             # Personal data and one-time links must not stay in shared caches or the back button.
             headers["Cache-Control"] = "no-store"
+        if page_is_noindex():
+            headers["X-Robots-Tag"] = "noindex"
         return response
+
+    # base.html adds <meta name="robots" content="noindex"> for the same pages.
+    app.jinja_env.globals["page_is_noindex"] = page_is_noindex
 
 
 # Coordinators' pages: personal data, never kept by a browser or a proxy.
@@ -80,6 +85,29 @@ _TOKEN_PAGES = {
     "signatures.confirm", "signatures.withdraw", "events.confirm", "events.cancel", "events.confirmed",
     "declarations.endorse",  # names the signer, listed or not
 }
+
+
+# Pages no search engine should list (robots.txt disallows them too): one-time links, the
+# requests for them and what they lead to. A view elsewhere says so with `@noindex`.
+_NOINDEX_PAGES = _TOKEN_PAGES | {
+    "signatures.check_inbox", "signatures.confirmed", "signatures.new_link", "signatures.new_link_sent",
+    "signatures.withdraw_request", "signatures.withdrawn", "announcements.unsubscribe",
+}
+
+
+def noindex(view):
+    """Mark a view's page as never indexed: `X-Robots-Tag: noindex` and the robots meta tag
+    (for a confirmation, a ticket, anything reached through a link from an e-mail)."""
+    view.noindex = True
+    return view
+
+
+def page_is_noindex():
+    """True for the panel, one-time-link pages and views marked `@noindex`."""
+    if request.blueprint in PANEL_BLUEPRINTS or request.endpoint in _NOINDEX_PAGES:
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "noindex", False))
 
 
 def submitted_mailbox():
