@@ -134,9 +134,13 @@ class Registration(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
     cancelled_at: Mapped[datetime | None]
     attended_at: Mapped[datetime | None]
+    # A person a coordinator added by hand (a phone call, at the door): they gave their consent
+    # to that coordinator, and their address was never confirmed by e-mail (purge keeps them).
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
 
     event = relationship("Event")
-    decided_by = relationship("Coordinator")
+    decided_by = relationship("Coordinator", foreign_keys=[decided_by_id])
+    added_by = relationship("Coordinator", foreign_keys=[added_by_id])
 
     @property
     def places(self):
