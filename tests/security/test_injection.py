@@ -6,6 +6,7 @@ from koalicja.events.operations import message_registrants, register
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
 from koalicja.mail.operations import compose
+from koalicja.signatures.models import Signature
 
 from ..conftest import VALID_ORGANISATION, csrf_token_from, sign
 from ..events.conftest import event_url, load_event, make_event
@@ -40,6 +41,9 @@ def test_search_parameter_is_escaped(client, coalition):
 def test_newlines_cannot_reach_email_headers(app, client, coalition, name):
     response = sign(client, **{**VALID_ORGANISATION, "full_name": name})
     assert response.status_code == 422
+    with app.app_context():  # nothing stored, nothing queued
+        assert db.session.scalars(select(OutboxMessage.recipient)).all() == []
+        assert db.session.scalars(select(Signature.id)).all() == []
 
 
 def test_coordinator_subject_with_newlines_is_refused(app, client, auth, coalition):
@@ -51,6 +55,9 @@ def test_coordinator_subject_with_newlines_is_refused(app, client, auth, coaliti
         data={"csrf_token": csrf_token_from(page), "audience": "wszyscy", "subject": "Hej\r\nBcc: x@example.org", "body": "x"},
     )
     assert response.status_code == 422
+    assert "Hej" in response.get_data(as_text=True)  # the form again, with the input
+    with app.app_context():
+        assert db.session.scalars(select(OutboxMessage.template).where(OutboxMessage.template == "event_message_to_registrant")).all() == []
 
 
 def test_outbox_refuses_to_compose_injected_headers(app, coalition):

@@ -41,9 +41,17 @@ def test_huge_ids_in_panel_urls_are_404_not_500(client, auth, coalition):
 
 @pytest.mark.parametrize("ids", [HUGE, "²", "٣"])
 def test_bulk_decision_ignores_ids_that_are_not_plain_numbers(app, client, auth, coalition, ids):
+    with app.app_context():
+        waiting = sign_declaration(current_declaration(), VALID_PERSON).signature
+        waiting.status = SignatureStatus.CONFIRMED
+        db.session.commit()
     auth.login()
     response = client.post("/panel/podpisy/decyzje", data={"csrf_token": auth.csrf(), "decision": "approve", "ids": ids})
     assert response.status_code == 303
+    assert "Zaznacz co najmniej jeden wpis." in client.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():  # nothing decided, nothing logged
+        assert db.session.scalar(select(Signature.status)) == SignatureStatus.CONFIRMED
+        assert db.session.scalars(select(AuditEntry.action)).all() == []
 
 
 @pytest.mark.parametrize("query", ["strona=²", "strona=" + HUGE, "stan=approved&strona=¹"])

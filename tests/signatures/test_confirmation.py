@@ -119,6 +119,7 @@ def test_the_original_link_still_works_after_a_resend(app, client, coalition):
         db.session.commit()
     sign(client, **VALID_PERSON)
     assert press_confirm(client, first).status_code == 303
+    assert signature_status(app) == "confirmed"
 
 
 @pytest.mark.parametrize(
