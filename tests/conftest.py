@@ -19,7 +19,8 @@ COORDINATOR_EMAIL = "koordynatorka@example.org"
 COORDINATOR_PASSWORD = "bardzo-tajne-haslo"
 
 
-DATABASES = ["sqlite", "postgresql"]
+# KOALICJA_TEST_DATABASES=sqlite keeps to one engine (`make mutation` runs each mutant on SQLite only).
+DATABASES = os.environ.get("KOALICJA_TEST_DATABASES", "sqlite,postgresql").split(",")
 SCHEMA_TEMPLATE = "koalicja_schema"
 
 
