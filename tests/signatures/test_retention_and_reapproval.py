@@ -5,13 +5,14 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from koalicja.coordinators.models import Coordinator
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
 from koalicja.privacy.operations import purge
 from koalicja.signatures.models import Signature, SignatureStatus
-from koalicja.signatures.operations import refresh_listing, sign_declaration
+from koalicja.signatures.operations import edit_signature, refresh_listing, sign_declaration
 
-from ..conftest import VALID_PERSON, Auth, current_declaration
+from ..conftest import VALID_ORGANISATION, VALID_PERSON, Auth, current_declaration
 
 OLD = timedelta(days=400)  # far older than any cutoff
 
@@ -107,3 +108,25 @@ def test_a_refused_bulk_decision_decides_nothing_and_says_why(app, client, auth,
         signature = db.session.get(Signature, signature_id)
         assert (signature.status, signature.approved_at, signature.decided_by_id) == (SignatureStatus.UNCONFIRMED, None, None)
         assert db.session.scalar(select(func.count(OutboxMessage.id))) == before
+
+
+def approved_entry(**changes):
+    signature = sign_declaration(current_declaration(), {**VALID_PERSON, **changes}).signature
+    signature.status = SignatureStatus.APPROVED
+    signature.approved_at = signature.decided_at = signature.created_at
+    refresh_listing(signature)
+    db.session.commit()
+    return signature
+
+
+def test_a_correction_never_shows_an_organisation_the_signer_hid_but_may_hide_one_shown(ctx, coalition, coordinator):
+    editor = db.session.get(Coordinator, coordinator)
+    hidden = approved_entry(**{**VALID_ORGANISATION, "email": "ukryta@example.org", "public_organisation": False})
+    shown = approved_entry(**{**VALID_ORGANISATION, "email": "jawna@example.org"})
+
+    assert edit_signature(hidden, {"public_name": True, "public_organisation": True}, editor) == []
+    assert edit_signature(shown, {"public_name": True, "public_organisation": False}, editor) == ["public_organisation"]
+
+    db.session.expire_all()
+    assert (hidden.public_organisation, shown.public_organisation) == (False, False)
+    assert not hidden.listed and not shown.listed
