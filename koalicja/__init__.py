@@ -60,6 +60,7 @@ def create_app(test_config=None):
     from .panel.coalitions import bp as coalitions_panel_bp
     from .panel.views import bp as panel_bp
     from .privacy.views import bp as privacy_bp
+    from .reach.views import bp as reach_bp
     from .signatures.panel import bp as signatures_panel_bp
     from .signatures.views import bp as signatures_bp
 
@@ -74,6 +75,7 @@ def create_app(test_config=None):
     app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(announcements_bp)
+    app.register_blueprint(reach_bp)  # widgets, the read API and the feeds (koalicja/reach/)
     app.register_blueprint(signatures_bp)
     app.register_blueprint(declarations_bp)
 

@@ -1,5 +1,6 @@
 """Defences that every page shares: response headers, bot traps, per-address rate-limit keys."""
 import hashlib
+import re
 import secrets
 import time
 from datetime import datetime, timedelta
@@ -39,6 +40,48 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def framing_policy(origins):
+    """The policy of a page other sites may show in a frame: ours, with `frame-ancestors`
+    naming this site and exactly the `origins` an administrator allowed (only this site's
+    own preview when there are none)."""
+    ancestors = " ".join(["'self'", *origins])
+    return CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+
+
+_ORIGIN = re.compile(r"^(https?)://([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::(\d{1,5}))?/?$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class OriginRefused(ValueError):
+    """A line of the allowed sites that is not an origin; the message is for people."""
+
+
+def frame_origins(text):
+    """The sites allowed to frame a coalition's widgets, one origin a line, as
+    `frame-ancestors` wants them: `https://host[:port]` in lower case, no default port, no
+    path, each once. Raises OriginRefused naming the first line that is not such an origin."""
+    origins = []
+    for line in (text or "").splitlines():
+        entry = line.strip()
+        if not entry:
+            continue
+        match = _ORIGIN.match(entry.lower())
+        port = int(match.group(3)) if match and match.group(3) else None
+        if match is None or (port is not None and not 0 < port < 65536):
+            raise OriginRefused(
+                _l(
+                    "„%(entry)s” to nie jest adres strony w postaci https://nazwa.domeny (może mieć port, "
+                    "np. :8080, ale bez ścieżki, znaku ? ani #). Wpisz jeden adres w wierszu.",
+                    entry=entry[:100],
+                )
+            )
+        scheme, host = match.group(1), match.group(2)
+        origin = f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
 def _has_nul(values):
     return any("\x00" in value for value in values)
 
@@ -59,7 +102,11 @@ def init_app(app):
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
+        policy = headers["Content-Security-Policy"]
+        if "frame-ancestors 'none'" in policy or "frame-ancestors" not in policy:
+            # A page that names who may frame it (framing_policy) must not also say DENY:
+            # browsers would then obey the stricter one.
+            headers.setdefault("X-Frame-Options", "DENY")
         # Links in e-mails carry tokens: never hand the full URL to another site.
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")

@@ -21,6 +21,8 @@ FLOORS = [
     {"declarations"},
     # Features built on membership.
     {"events", "announcements", "privacy"},
+    # Beyond the app: widgets for other sites, the read API and the feeds, built on those features.
+    {"reach"},
     # The coordinators' screens.
     {"panel"},
     # Putting it together: the app factory, its commands, demo data, the model registry, gunicorn.

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, TextAreaField
+from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
 from ..forms import Form
@@ -20,4 +20,11 @@ class AnnouncementForm(Form):
         ),
         filters=[strip],
         validators=[DataRequired(message=_l("Wpisz treść komunikatu.")), max_length(20000)],
+    )
+    public = BooleanField(
+        _l("Opublikuj też na stronie koalicji"),
+        description=_l(
+            "Komunikat pojawi się na publicznej stronie Komunikaty i w kanale Atom, które może czytać każdy. "
+            "Bez zaznaczenia dostaną go tylko sojusznicy i sojuszniczki e-mailem."
+        ),
     )

@@ -14,6 +14,8 @@ class Announcement(db.Model):
     body: Mapped[str] = mapped_column(Text)  # Markdown
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id", ondelete="SET NULL"))
+    # Also published on the coalition's site (its Atom feed); the coordinator ticks it, off by default.
+    public: Mapped[bool] = mapped_column(default=False, server_default="0")
     # How many e-mails were queued, and what became of them: counted by the mail sender as
     # it goes, because the outbox forgets delivered (and, later, failed) messages.
     recipients: Mapped[int] = mapped_column(default=0)

@@ -153,8 +153,9 @@ class AlreadySent(Exception):
         self.announcement = announcement
 
 
-def send_announcement(coalition, subject, body, coordinator):
+def send_announcement(coalition, subject, body, coordinator, public=False):
     """Queue the announcement for every recipient; raises AlreadySent for a repeated click.
+    `public`: also published on the coalition's site (its announcements page and Atom feed).
 
     The coalition's lock makes two clicks (or two coordinators) send one announcement; the
     recipients' locks make an ally who withdraws or unsubscribes at this moment either go
@@ -172,7 +173,7 @@ def send_announcement(coalition, subject, body, coordinator):
     )
     if duplicate is not None:
         raise AlreadySent(duplicate)
-    announcement = Announcement(coalition=coalition, subject=subject, body=body, created_by_id=coordinator.id)
+    announcement = Announcement(coalition=coalition, subject=subject, body=body, created_by_id=coordinator.id, public=public)
     db.session.add(announcement)
     db.session.flush()
 
@@ -190,7 +191,7 @@ def send_announcement(coalition, subject, body, coordinator):
         subject,
         coalition_id=coalition.id,
         subject=announcement,
-        details={"recipients": len(rows)},
+        details={"recipients": len(rows), "public": public},
         coordinator=coordinator,
     )
     db.session.commit()

@@ -34,7 +34,7 @@ def index(slug):
         if action == "send" and recipients:
             try:
                 announcement = send_announcement(
-                    coalition, form.subject.data, form.body.data, current_user._get_current_object()
+                    coalition, form.subject.data, form.body.data, current_user._get_current_object(), public=form.public.data
                 )
             except AlreadySent:
                 flash(_("Ten komunikat został już wysłany. Nie wysłaliśmy go drugi raz."), "info")

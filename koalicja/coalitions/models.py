@@ -35,6 +35,9 @@ class Coalition(db.Model):
     # file under static/img/ (empty: the name alone).
     brand_colour: Mapped[str] = mapped_column(String(7), default="#1d5c4d", server_default="#1d5c4d")
     logo: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # The sites allowed to show this coalition's widgets in a frame (koalicja/reach/), one
+    # origin a line as koalicja.security.frame_origins keeps them; none: only this site.
+    embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     declarations: Mapped[list["Declaration"]] = relationship(

@@ -9,12 +9,13 @@ from sqlalchemy import delete, select
 from ..coalitions.models import Coalition, Declaration, FormerSlug
 from ..coordinators.audit import AuditAction, record
 from ..extensions import db
+from ..security import OriginRefused, frame_origins
 from ..uploads import UploadRefused, store_upload, upload_type
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 COALITION_FIELDS = (
     "name", "description", "organiser", "contact_email", "contact_persons", "chat_url", "facebook_url",
-    "website_url", "funding_notice", "privacy_notice", "brand_colour",
+    "website_url", "funding_notice", "privacy_notice", "brand_colour", "embed_origins",
 )
 LOGO_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 LOGO_MAX_BYTES = 1024 * 1024
@@ -78,11 +79,21 @@ def store_logo(upload):
     return store_upload(upload, current_app.config["LOGO_FOLDER"], LOGO_TYPES[kind])
 
 
+def allowed_frame_origins(text):
+    """The sites allowed to frame the coalition's widgets as stored: one origin a line."""
+    try:
+        return "\n".join(frame_origins(text))
+    except OriginRefused as refused:
+        raise SettingsError("embed_origins", str(refused)) from None
+
+
 def save_coalition(coalition, data, logo_upload=None, by=None):
     """Create or change a coalition; a new one also gets an empty declaration to write.
 
-    Raises SettingsError (nothing saved) when the address is taken or the logo is not an image.
+    Raises SettingsError (nothing saved) when the address is taken, the logo is not an image
+    or a site allowed to frame the widgets is not an origin.
     """
+    data = data | {"embed_origins": allowed_frame_origins(data.get("embed_origins"))}
     is_new = coalition.id is None
     # An existing coalition keeps its address unless a new one is typed: links to it live on
     # in e-mails and printed materials, and a typed new one keeps the old one as a redirect.

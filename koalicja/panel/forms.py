@@ -104,6 +104,15 @@ class CoalitionForm(Form):
         _l("Logo (PNG, JPEG lub WebP, do 1 MB; nieobowiązkowo)"),
         description=_l("Zostaw puste, aby zachować obecne logo."),
     )
+    embed_origins = TextAreaField(
+        _l("Strony, które mogą pokazywać widżety koalicji"),
+        description=_l(
+            "Jeden adres w wierszu, np. https://sasiedztwa.example.org (bez ścieżki). Tylko te strony mogą "
+            "osadzić listę sojuszników, licznik i wydarzenia w ramce (iframe). Zostaw puste, aby nie pozwalać żadnej."
+        ),
+        filters=[strip],
+        validators=[Optional(), max_length(5000)],
+    )
 
     def validate_brand_colour(self, field):
         if not HEX_COLOUR.match(field.data or ""):

@@ -56,6 +56,8 @@ _ETAG = "koalicja_page_etag"
 _VERSION = "koalicja_data_version"
 OUTCOME = EXTENSION + ".cache"  # in the WSGI environ: hit, miss or 304 (for the access log)
 PUBLIC_VARY = ("Accept-Encoding", "Accept-Language", "Cookie", "HX-Request", "HX-Boosted", "HX-History-Restore-Request")
+# What a public page may be besides HTML: the read API, the counter badge, the feeds.
+STORABLE_TYPES = frozenset({"text/html", "application/json", "image/svg+xml", "application/atom+xml"})
 _DROPPED_HEADERS = frozenset({"content-length", "set-cookie", "vary", "etag", "cache-control"})
 
 
@@ -159,7 +161,7 @@ def _storable(response):
     """A page fit to keep: an ordinary 200 page that no visitor's value went into."""
     return (
         response.status_code == 200
-        and response.mimetype == "text/html"
+        and response.mimetype in STORABLE_TYPES
         and not response.direct_passthrough
         and not response.is_streamed
         and "Set-Cookie" not in response.headers
