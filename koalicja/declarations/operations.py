@@ -1,6 +1,5 @@
 """Reading a coalition's declaration and its public list of allies."""
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,7 +9,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..coalitions.models import Declaration, DeclarationVersion, Endorsement, EndorsementMethod, VersionKind
 from ..coordinators.audit import AuditAction, record
-from ..exports import csv_document, json_document
+from ..exports import Column, Kind, Table, json_document
 from ..extensions import db
 from ..locking import NoLongerApplies, lock, lock_where, refuse
 from ..paging import paginate
@@ -61,38 +60,6 @@ def allies_per_coalition():
         .group_by(Declaration.coalition_id)
     )
     return dict(rows.all())
-
-
-@dataclass
-class AllyCounts:
-    persons: int
-    organisations: int
-    updated: datetime  # naive UTC: when the count last changed (an approval or a withdrawal)
-
-    @property
-    def total(self):
-        return self.persons + self.organisations
-
-
-def ally_counts(coalition):
-    """Approved allies by kind, named on the list or not (as count_allies counts them), and
-    when that last changed: the newest approval or withdrawal, else the coalition's creation.
-    Two queries."""
-    by_kind = dict(
-        db.session.execute(
-            select(Signature.kind, func.count(Signature.id))
-            .where(_coalition_signatures(coalition), Signature.status == SignatureStatus.APPROVED)
-            .group_by(Signature.kind)
-        ).all()
-    )
-    approved, withdrawn = db.session.execute(
-        select(func.max(Signature.approved_at), func.max(Signature.withdrawn_at)).where(_coalition_signatures(coalition))
-    ).one()
-    return AllyCounts(
-        persons=by_kind.get(SignerKind.PERSON, 0),
-        organisations=by_kind.get(SignerKind.ORGANISATION, 0),
-        updated=max((moment for moment in (approved, withdrawn) if moment), default=coalition.created_at),
-    )
 
 
 def list_allies(coalition, query="", who="", order=ORDER_NEWEST, page="1", per_page=50, district=""):
@@ -175,27 +142,27 @@ def signatories_of(version):
     return Signatories(listed=listed, unnamed=approved - len(listed))
 
 
-# The export's columns: JSON keys and the spreadsheet's header.
+# The export's columns: JSON keys and the spreadsheet's header, with the kind of each value.
 ALLY_EXPORT_COLUMNS = [
-    ("id", _l("Nr wpisu")),
-    ("kind", _l("Rodzaj")),
-    ("name", _l("Imię i nazwisko")),
-    ("organisation", _l("Organizacja")),
-    ("role", _l("Funkcja")),
-    ("sector", _l("Rodzaj organizacji")),
-    ("email", _l("E-mail")),
-    ("city", _l("Miejscowość")),
-    ("district", _l("Dzielnica")),
-    ("krs", _l("KRS")),
-    ("nip", _l("NIP")),
-    ("regon", _l("REGON")),
-    ("origin", _l("Forma podpisu")),
-    ("version", _l("Podpisana wersja")),
-    ("approved_at", _l("Zatwierdzono (czas polski)")),
-    ("public_name", _l("Zgoda na pokazanie imienia i nazwiska")),
-    ("public_organisation", _l("Zgoda na pokazanie organizacji")),
-    ("listed", _l("Na publicznej liście")),
-    ("contact_allowed", _l("Zgoda na wiadomości od koalicji")),
+    Column("id", _l("Nr wpisu"), Kind.NUMBER),
+    Column("kind", _l("Rodzaj")),
+    Column("name", _l("Imię i nazwisko")),
+    Column("organisation", _l("Organizacja")),
+    Column("role", _l("Funkcja")),
+    Column("sector", _l("Rodzaj organizacji")),
+    Column("email", _l("E-mail")),
+    Column("city", _l("Miejscowość")),
+    Column("district", _l("Dzielnica")),
+    Column("krs", _l("KRS")),
+    Column("nip", _l("NIP")),
+    Column("regon", _l("REGON")),
+    Column("origin", _l("Forma podpisu")),
+    Column("version", _l("Podpisana wersja"), Kind.NUMBER),
+    Column("approved_at", _l("Zatwierdzono (czas polski)"), Kind.MOMENT),
+    Column("public_name", _l("Zgoda na pokazanie imienia i nazwiska")),
+    Column("public_organisation", _l("Zgoda na pokazanie organizacji")),
+    Column("listed", _l("Na publicznej liście")),
+    Column("contact_allowed", _l("Zgoda na wiadomości od koalicji")),
 ]
 # The spreadsheet shows codes as words; JSON keeps the codes.
 _SPREADSHEET_WORDS = {
@@ -207,7 +174,7 @@ _SPREADSHEET_WORDS = {
 
 def approved_allies(coalition):
     """Every approved entry of the coalition as plain records, listed publicly or not: the
-    coordinators' own data. Oldest first, one query."""
+    coordinators' own data. Oldest first, one query; times as stored (naive UTC)."""
     rows = db.session.execute(
         select(Signature, DeclarationVersion.number)
         .outerjoin(DeclarationVersion, Signature.version_id == DeclarationVersion.id)
@@ -230,7 +197,7 @@ def approved_allies(coalition):
             "regon": s.regon,
             "origin": s.origin,
             "version": number,
-            "approved_at": utc_to_warsaw(s.approved_at).isoformat(timespec="seconds") if s.approved_at else None,
+            "approved_at": s.approved_at,
             "public_name": s.public_name,
             "public_organisation": s.public_organisation,
             "listed": s.listed,
@@ -240,25 +207,30 @@ def approved_allies(coalition):
     ]
 
 
-def _spreadsheet_row(entry):
-    row = []
-    for key, _label in ALLY_EXPORT_COLUMNS:
-        value = entry[key]
-        if isinstance(value, bool):
-            value = _("tak") if value else _("nie")
-        row.append(_SPREADSHEET_WORDS.get(key, {}).get(value, value))
-    return row
+def _spreadsheet_value(key, value):
+    if isinstance(value, bool):
+        return _("tak") if value else _("nie")
+    words = _SPREADSHEET_WORDS.get(key, {})
+    return str(words[value]) if value in words else value
+
+
+def _json_record(entry):
+    approved_at = entry["approved_at"]
+    return entry | {"approved_at": utc_to_warsaw(approved_at).isoformat(timespec="seconds") if approved_at else None}
 
 
 def export_allies(coalition, file_format, coordinator):
-    """The approved allies as a CSV or JSON document; the download is recorded in the audit log,
-    since personal data leaves the app."""
+    """The approved allies as a table (for CSV or XLSX) or a JSON document; the download is
+    recorded in the audit log, since personal data leaves the app."""
     records = approved_allies(coalition)
-    if file_format == "csv":
-        header = [label for _key, label in ALLY_EXPORT_COLUMNS]
-        document = csv_document(header, (_spreadsheet_row(entry) for entry in records))
+    if file_format == "json":
+        document = json_document([_json_record(entry) for entry in records])
     else:
-        document = json_document(records)
+        document = Table(
+            ALLY_EXPORT_COLUMNS,
+            [[_spreadsheet_value(column.key, entry[column.key]) for column in ALLY_EXPORT_COLUMNS] for entry in records],
+            title=_("Sojusznicy"),
+        )
     record(
         AuditAction.EXPORT,
         _l("Pobrano listę sojuszników (%(format)s, %(count)s)", format=file_format.upper(), count=len(records)),

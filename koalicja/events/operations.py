@@ -27,7 +27,7 @@ from sqlalchemy import exists, func, select, true
 from ..coalitions.loading import privacy_notice_text
 from ..coalitions.models import Coalition, Declaration
 from ..coordinators.audit import AuditAction, record
-from ..exports import csv_document
+from ..exports import Column, Kind, Table
 from ..extensions import db
 from ..locking import NoLongerApplies, lock, refuse
 from ..mail.addresses import mailbox_key
@@ -730,29 +730,36 @@ def set_attendance(registration, attended, now=None, by=None):
     return registration
 
 
-def record_registrations_export(event, by=None):
-    """The record of personal data leaving the app (the CSV of registrations), committed on
+def record_registrations_export(event, file_format, by=None):
+    """The record of personal data leaving the app (the list of registrations), committed on
     its own: reading alone commits nothing, so the view does not."""
-    _audit_event(event, _l("pobrano listę zapisów (CSV)"), by, action=AuditAction.EXPORT)
+    _audit_event(event, _l("pobrano listę zapisów (%(format)s)", format=file_format.upper()), by, action=AuditAction.EXPORT)
     db.session.commit()
 
 
-def registrations_csv(event, labels):
-    return csv_document(
-        labels["header"],
-        (
-            (
-                r.full_name,
-                r.email,
-                r.organisation,
-                r.companions,
-                r.status_label,
-                labels["yes"] if r.is_ally else labels["no"],
-                r.needs,
-                r.code,
-                r.created_at.isoformat(sep=" ", timespec="minutes"),
-                r.attended_at.isoformat(sep=" ", timespec="minutes") if r.attended_at else "",
-            )
+REGISTRATION_EXPORT_COLUMNS = [
+    Column("name", _l("Imię i nazwisko")),
+    Column("email", _l("E-mail")),
+    Column("organisation", _l("Organizacja")),
+    Column("companions", _l("Osoby towarzyszące"), Kind.NUMBER),
+    Column("status", _l("Status")),
+    Column("ally", _l("Sojusznik/czka")),
+    Column("needs", _l("Potrzeby")),
+    Column("code", _l("Kod")),
+    Column("created_at", _l("Zapis (czas polski)"), Kind.MOMENT),
+    Column("attended_at", _l("Obecność (czas polski)"), Kind.MOMENT),
+]
+
+
+def registrations_table(event):
+    """Everyone registered for the event, oldest first, for a CSV or XLSX download."""
+    yes, no = str(_l("tak")), str(_l("nie"))
+    return Table(
+        REGISTRATION_EXPORT_COLUMNS,
+        [
+            (r.full_name, r.email, r.organisation, r.companions, str(r.status_label), yes if r.is_ally else no,
+             r.needs, r.code, r.created_at, r.attended_at)
             for r in registrations_for(event)
-        ),
+        ],
+        title=str(_l("Zapisy")),
     )

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..coordinators.access import coalition_ids_condition, coalitions_served, require_coalition
-from ..exports import attachment
+from ..exports import spreadsheet_attachment
 from ..extensions import db
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
 from ..locking import NoLongerApplies
@@ -24,7 +24,7 @@ from .operations import (
     publish_event,
     record_registrations_export,
     registration_by_code,
-    registrations_csv,
+    registrations_table,
     registrations_for,
     save_event,
     set_attendance,
@@ -194,19 +194,11 @@ def decide(registration_id):
     return see_other(url_for("events_panel.detail", event_id=registration.event_id, stan=request.args.get("stan", "")))
 
 
-@bp.get("/<int:event_id>/zapisy.csv")
-def export_csv(event_id):
+@bp.get("/<int:event_id>/zapisy.<any(csv, xlsx):file_format>")
+def export_registrations(event_id, file_format):
     event = _event_or_404(event_id)
-    record_registrations_export(event, by=current_user)
-    labels = {
-        "header": [
-            _("Imię i nazwisko"), _("E-mail"), _("Organizacja"), _("Osoby towarzyszące"), _("Status"),
-            _("Sojusznik/czka"), _("Potrzeby"), _("Kod"), _("Zapis (UTC)"), _("Obecność (UTC)"),
-        ],
-        "yes": _("tak"),
-        "no": _("nie"),
-    }
-    return attachment(registrations_csv(event, labels), f"zapisy-{event.slug}.csv", "text/csv")
+    record_registrations_export(event, file_format, by=current_user)
+    return spreadsheet_attachment(registrations_table(event), file_format, f"zapisy-{event.slug}")
 
 
 @bp.route("/<int:event_id>/wiadomosc", methods=["GET", "POST"])

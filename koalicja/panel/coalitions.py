@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from ..coordinators.access import coalitions_served, served_coalition_or_404
 from ..declarations.operations import allies_per_coalition, count_allies, export_allies
-from ..exports import attachment
+from ..exports import attachment, spreadsheet_attachment
 
 bp = Blueprint("coalitions_panel", __name__, url_prefix="/panel/koalicje")
 
@@ -29,20 +29,12 @@ def detail(slug):
     return render_template("panel/coalition.html", coalition=coalition, allies_count=count_allies(coalition))
 
 
-@bp.get("/<slug>/osadz")
-def embed(slug):
-    """The snippets that put the coalition's widgets on another site (koalicja/reach/), each
-    with a live preview, and the sites an administrator allowed to frame them."""
-    coalition = served_coalition_or_404(slug)
-    return render_template("panel/embed.html", coalition=coalition, origins=coalition.embed_origins.split())
-
-
-EXPORT_MIMETYPES = {"csv": "text/csv", "json": "application/json"}
-
-
-@bp.get("/<slug>/sojusznicy.<any(csv, json):file_format>")
+@bp.get("/<slug>/sojusznicy.<any(csv, xlsx, json):file_format>")
 def export_allies_file(slug, file_format):
     """Every approved ally of the coalition, listed publicly or not; each download is audited."""
     coalition = served_coalition_or_404(slug)
     document = export_allies(coalition, file_format, current_user)
-    return attachment(document, f"sojusznicy-{coalition.slug}.{file_format}", EXPORT_MIMETYPES[file_format])
+    name = f"sojusznicy-{coalition.slug}"
+    if file_format == "json":
+        return attachment(document, f"{name}.json", "application/json")
+    return spreadsheet_attachment(document, file_format, name)
