@@ -1,5 +1,6 @@
 """Reading a coalition's declaration and its public list of allies."""
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -60,6 +61,38 @@ def allies_per_coalition():
         .group_by(Declaration.coalition_id)
     )
     return dict(rows.all())
+
+
+@dataclass
+class AllyCounts:
+    persons: int
+    organisations: int
+    updated: datetime  # naive UTC: when the count last changed (an approval or a withdrawal)
+
+    @property
+    def total(self):
+        return self.persons + self.organisations
+
+
+def ally_counts(coalition):
+    """Approved allies by kind, named on the list or not (as count_allies counts them), and
+    when that last changed: the newest approval or withdrawal, else the coalition's creation.
+    Two queries."""
+    by_kind = dict(
+        db.session.execute(
+            select(Signature.kind, func.count(Signature.id))
+            .where(_coalition_signatures(coalition), Signature.status == SignatureStatus.APPROVED)
+            .group_by(Signature.kind)
+        ).all()
+    )
+    approved, withdrawn = db.session.execute(
+        select(func.max(Signature.approved_at), func.max(Signature.withdrawn_at)).where(_coalition_signatures(coalition))
+    ).one()
+    return AllyCounts(
+        persons=by_kind.get(SignerKind.PERSON, 0),
+        organisations=by_kind.get(SignerKind.ORGANISATION, 0),
+        updated=max((moment for moment in (approved, withdrawn) if moment), default=coalition.created_at),
+    )
 
 
 def list_allies(coalition, query="", who="", order=ORDER_NEWEST, page="1", per_page=50, district=""):

@@ -29,6 +29,14 @@ def detail(slug):
     return render_template("panel/coalition.html", coalition=coalition, allies_count=count_allies(coalition))
 
 
+@bp.get("/<slug>/osadz")
+def embed(slug):
+    """The snippets that put the coalition's widgets on another site (koalicja/reach/), each
+    with a live preview, and the sites an administrator allowed to frame them."""
+    coalition = served_coalition_or_404(slug)
+    return render_template("panel/embed.html", coalition=coalition, origins=coalition.embed_origins.split())
+
+
 @bp.get("/<slug>/sojusznicy.<any(csv, xlsx, json):file_format>")
 def export_allies_file(slug, file_format):
     """Every approved ally of the coalition, listed publicly or not; each download is audited."""
