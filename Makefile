@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test translations messages browser postgresql redis nginx java wrk screenshots bench scan clean
+.PHONY: run test install install-test translations messages browser postgresql redis nginx java wrk screenshots bench scan clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,15 @@ java:
 # One pytest worker per core (pytest-xdist); each starts its own PostgreSQL and SMTP server.
 test: install-test browser postgresql redis nginx java
 	$(BIN)/python -m pytest -q -n auto
+
+# Mutation testing (not part of `make test`): mutmut ([tool.mutmut] in pyproject.toml) works in
+# mutants/ and keeps its results there, so a second run only checks what
+# changed. MUTANTS narrows it, e.g. make mutation MUTANTS='koalicja.coordinators.access.*'.
+# Then the score per module and every survivor not listed in mutation/equivalent.txt.
+MUTANTS ?=
+mutation: install-test
+	KOALICJA_TEST_DATABASES=sqlite $(BIN)/mutmut run --max-children 2 $(if $(MUTANTS),"$(MUTANTS)")
+	$(BIN)/python mutation/report.py
 
 screenshots: install-test browser
 	$(BIN)/python -m tests.screenshots docs/screenshots
