@@ -149,12 +149,17 @@ def noindex(view):
     return view
 
 
-def page_is_noindex():
-    """True for the panel, one-time-link pages and views marked `@noindex`."""
-    if request.blueprint in PANEL_BLUEPRINTS or request.endpoint in _NOINDEX_PAGES:
+def endpoint_is_noindex(endpoint):
+    """True for the panel, one-time-link pages and views marked `@noindex` (robots.txt asks too)."""
+    if endpoint is None:
+        return False
+    if endpoint.rpartition(".")[0] in PANEL_BLUEPRINTS or endpoint in _NOINDEX_PAGES:
         return True
-    view = current_app.view_functions.get(request.endpoint)
-    return bool(getattr(view, "noindex", False))
+    return bool(getattr(current_app.view_functions.get(endpoint), "noindex", False))
+
+
+def page_is_noindex():
+    return endpoint_is_noindex(request.endpoint)
 
 
 def submitted_mailbox():

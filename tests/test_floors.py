@@ -20,7 +20,7 @@ FLOORS = [
     # The declaration's texts and the public list of allies, built on the signatures.
     {"declarations"},
     # Features built on membership.
-    {"events", "announcements", "privacy"},
+    {"events", "announcements", "privacy", "sharing"},
     # Beyond the app: widgets for other sites, the read API and the feeds, built on those features.
     {"reach"},
     # The coordinators' screens.

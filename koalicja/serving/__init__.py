@@ -18,10 +18,10 @@ import hashlib
 from ..extensions import db
 from . import access_log, compression, health, pages, static, version
 from .compression import gzip_parts
-from .pages import EXTENSION, PageCache, cached_page, deploy_fingerprint, with_fragments
+from .pages import EXTENSION, PageCache, cached_page, data_version, deploy_fingerprint, with_fragments
 from .version import UNVERSIONED_TABLES, DataVersion
 
-__all__ = ["DataVersion", "UNVERSIONED_TABLES", "cached_page", "with_fragments", "gzip_parts", "init_app", "after_fork"]
+__all__ = ["DataVersion", "UNVERSIONED_TABLES", "cached_page", "data_version", "with_fragments", "gzip_parts", "init_app", "after_fork"]
 
 
 class Serving:

@@ -146,6 +146,13 @@ def _data_version(serving):
     return g.get(_VERSION)
 
 
+def data_version():
+    """The data version this request's page is rendered at (read once per request; None when
+    it cannot be read): for a URL that must change whenever the data does (the share image)."""
+    serving = current_app.extensions.get(EXTENSION)
+    return _data_version(serving) if serving is not None else None
+
+
 def _csrf_field():
     return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
 
