@@ -2,10 +2,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..text import search_key
 from ..timeutil import utcnow
 
 
@@ -100,6 +101,10 @@ class Signature(db.Model):
         String(300).with_variant(String(300, collation="C"), "postgresql"), default="", index=True
     )
     list_search_key: Mapped[str] = mapped_column(String(600), default="")
+    # What the coordinators' search matches (panel_search_key below): names, e-mail and
+    # identifiers folded in Python, so "LUKASIK" finds "Łukasik" on SQLite and PostgreSQL alike
+    # (SQLite's lower() leaves Ł untouched; a collation would differ between the engines).
+    panel_search_key: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     # What was consented to and when (RODO art. 7(1): the controller must be able to show it).
     consents: Mapped[dict] = mapped_column(JSON, default=dict)
     language: Mapped[str] = mapped_column(String(8), default="pl")
@@ -167,3 +172,17 @@ class Signature(db.Model):
     @property
     def awaits_decision(self):
         return self.status == SignatureStatus.CONFIRMED
+
+
+def panel_search_key(full_name, organisation_name, email, krs, nip, regon):
+    """The folded text the panel's search looks in (migration 0014 fills it for older rows)."""
+    return search_key(" ".join(part for part in (full_name, organisation_name, email, krs, nip, regon) if part))[:1000]
+
+
+@event.listens_for(Signature, "before_insert")
+@event.listens_for(Signature, "before_update")
+def _keep_panel_search_key(mapper, connection, signature):
+    """Every write through the ORM keeps the key in step (a withdrawal's erasure empties it)."""
+    signature.panel_search_key = panel_search_key(
+        signature.full_name, signature.organisation_name, signature.email, signature.krs, signature.nip, signature.regon
+    )
