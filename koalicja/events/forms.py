@@ -12,7 +12,9 @@ from ..text import search_key
 from .operations import AUDIENCE_ALL, AUDIENCE_HOLDING_PLACE
 
 
-class RegistrationForm(BotTrapMixin, Form):
+class _PersonForm(Form):
+    """Who comes: the answers of the public form and of a coordinator adding someone by hand."""
+
     full_name = StringField(
         _l("Imię i nazwisko"),
         render_kw={"autocomplete": "name"},
@@ -37,6 +39,18 @@ class RegistrationForm(BotTrapMixin, Form):
         filters=[strip],
         validators=[Optional(), max_length(1000)],
     )
+
+    def registration_data(self):
+        return {
+            "full_name": self.full_name.data,
+            "email": self.email.data,
+            "organisation": self.organisation.data or "",
+            "companions": self.companions.data or 0 if "companions" in self else 0,
+            "needs": self.needs.data or "",
+        }
+
+
+class RegistrationForm(BotTrapMixin, _PersonForm):
     accept_privacy = BooleanField(
         _l("Zgadzam się na przetwarzanie moich danych w celu organizacji wydarzenia."),
         validators=[DataRequired(message=_l("Bez tej zgody nie możemy przyjąć zapisu."))],
@@ -52,14 +66,39 @@ class RegistrationForm(BotTrapMixin, Form):
         if field.data and field.data > self.max_companions:
             raise ValidationError(_l("Możesz zgłosić najwyżej %(count)s os. towarzyszących.", count=self.max_companions))
 
-    def registration_data(self):
-        return {
-            "full_name": self.full_name.data,
-            "email": self.email.data,
-            "organisation": self.organisation.data or "",
-            "companions": self.companions.data or 0 if "companions" in self else 0,
-            "needs": self.needs.data or "",
-        }
+
+MAX_COMPANIONS_BY_COORDINATOR = 50
+
+
+def companions_field():
+    """How many come with someone, as a coordinator sets it (the capacity is the real limit)."""
+    return IntegerField(
+        _l("Liczba osób towarzyszących"),
+        default=0,
+        validators=[
+            Optional(),
+            NumberRange(
+                min=0,
+                max=MAX_COMPANIONS_BY_COORDINATOR,
+                message=_l("Wpisz liczbę od 0 do %(max)s.", max=MAX_COMPANIONS_BY_COORDINATOR),
+            ),
+        ],
+    )
+
+
+class AddPersonForm(_PersonForm):
+    """A coordinator adds someone by hand: a confirmed place and the ticket e-mail at once."""
+
+    email = email_field(description=_l("Wyślemy na niego bilet z kodem QR i linkiem do rezygnacji."))
+    companions = companions_field()
+    consent_given = BooleanField(
+        _l("Ta osoba zgodziła się (wobec mnie) na przetwarzanie jej danych w celu organizacji wydarzenia."),
+        validators=[DataRequired(message=_l("Bez zgody tej osoby nie możemy jej zapisać."))],
+    )
+
+
+class CompanionsForm(Form):
+    companions = companions_field()
 
 
 def slugify(text):

@@ -153,3 +153,8 @@ class Registration(db.Model):
     @property
     def holds_place(self):
         return self.status in HOLDING_PLACE
+
+    @property
+    def is_active(self):
+        """Holding a place or waiting for one (not cancelled, rejected or expired)."""
+        return self.status in ACTIVE

@@ -1,7 +1,7 @@
 """E-mails to people who register for events; queued in the outbox inside the caller's transaction."""
 import io
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -13,18 +13,30 @@ from .calendar import event_ics
 
 CONFIRM_PURPOSE = "registration-confirm"
 CANCEL_PURPOSE = "registration-cancel"
+TICKET_PURPOSE = "registration-ticket"
 QR_CID = "kod-qr@koalicja"
 
 
+def _signed_link(endpoint, purpose, payload, external):
+    token = make_token(purpose, payload)
+    return external_url(endpoint, token=token) if external else url_for(endpoint, token=token)
+
+
 def confirmation_url(registration):
-    token = make_token(CONFIRM_PURPOSE, {"r": registration.id, "n": registration.confirm_nonce})
-    return external_url("events.confirm", token=token)
+    return _signed_link(
+        "events.confirm", CONFIRM_PURPOSE, {"r": registration.id, "n": registration.confirm_nonce}, external=True
+    )
 
 
-def cancel_url(registration):
-    # The registration code is the nonce: it never changes, so the cancel link keeps working.
-    token = make_token(CANCEL_PURPOSE, {"r": registration.id, "n": registration.code})
-    return external_url("events.cancel", token=token)
+# The registration code is the nonce of these two: it never changes, so the links keep working
+# as long as the registration (e-mails: absolute addresses; pages: `external=False`).
+def cancel_url(registration, external=True):
+    return _signed_link("events.cancel", CANCEL_PURPOSE, {"r": registration.id, "n": registration.code}, external)
+
+
+def ticket_url(registration, external=True):
+    """The ticket page: the QR code, the code, the .ics and the cancel button, for a lost e-mail."""
+    return _signed_link("events.ticket", TICKET_PURPOSE, {"r": registration.id, "n": registration.code}, external)
 
 
 def check_in_url(registration):
@@ -39,15 +51,18 @@ def _context(registration):
         "coalition": event.coalition,
         "event_url": external_url("events.detail", slug=event.coalition.slug, event_slug=event.slug),
         "cancel_url": cancel_url(registration),
+        "ticket_url": ticket_url(registration),
     }
 
 
-def _send(registration, subject, template, attachments=(), **extra):
+def _send(registration, subject, template, attachments=(), automatic=True, **extra):
     with force_locale(registration.language):
         queue_mail(
             registration.email,
             subject(),
             template,
+            to_name=registration.full_name,
+            automatic=automatic,
             attachments=attachments,
             **_context(registration),
             **extra,
@@ -90,12 +105,25 @@ def notify_registration_approval_pending(registration):
     )
 
 
-def _qr_png(registration):
-    import segno  # only for ticket e-mails, not in every web worker
+# The quiet zone the QR standard asks for (ISO/IEC 18004): 4 modules, or phones misread it.
+QR_BORDER = 4
 
+
+def _ticket_qr(registration):
+    import segno  # only for tickets, not in every web worker
+
+    return segno.make(check_in_url(registration), error="m")
+
+
+def _qr_png(registration):
     buffer = io.BytesIO()
-    segno.make(check_in_url(registration), error="m").save(buffer, kind="png", scale=6, border=2)
+    _ticket_qr(registration).save(buffer, kind="png", scale=6, border=QR_BORDER)
     return buffer.getvalue()
+
+
+def ticket_qr_svg(registration):
+    """The ticket's QR code as inline SVG markup for the ticket page."""
+    return _ticket_qr(registration).svg_inline(scale=6, border=QR_BORDER, title=registration.code)
 
 
 def notify_registration_confirmed(registration):
@@ -121,12 +149,26 @@ def notify_registration_rejected(registration):
     )
 
 
+def notify_registration_cancelled(registration):
+    """A coordinator cancelled the registration on the person's behalf."""
+    _send(
+        registration,
+        lambda: _("Zapis anulowany: %(event)s", event=registration.event.title),
+        "registration_cancelled_to_registrant",
+        contact_email=_contact_email(registration),
+    )
+
+
+def _contact_email(registration):
+    return registration.event.coalition.contact_email or current_app.config["MAIL_FROM"]
+
+
 def notify_event_cancelled(registration):
     _send(
         registration,
         lambda: _("Wydarzenie odwołane: %(event)s", event=registration.event.title),
         "event_cancelled_to_registrant",
-        contact_email=registration.event.coalition.contact_email or current_app.config["MAIL_FROM"],
+        contact_email=_contact_email(registration),
     )
 
 
@@ -135,6 +177,7 @@ def notify_event_message(registration, subject, body):
         registration,
         lambda: subject,
         "event_message_to_registrant",
+        automatic=False,  # a coordinator wrote it to these people
         body_text=body,
         body_html=render_markdown(body),
     )

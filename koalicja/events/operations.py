@@ -43,6 +43,7 @@ from .notifications import (
     notify_event_cancelled,
     notify_event_message,
     notify_registration_approval_pending,
+    notify_registration_cancelled,
     notify_registration_confirmed,
     notify_registration_link,
     notify_registration_offer,
@@ -235,11 +236,27 @@ def is_approved_ally(coalition_id, email_key):
     )
 
 
-def registrations_for(event, status=None):
-    query = select(Registration).where(Registration.event_id == event.id)
+def registrations_for(event, status=None, query=""):
+    """The event's registrations in the order they came, of one status and matching `query`."""
+    select_ = select(Registration).where(Registration.event_id == event.id, *_matching(query))
     if status:
-        query = query.where(Registration.status == status)
-    return db.session.scalars(query.order_by(Registration.created_at, Registration.id)).all()
+        select_ = select_.where(Registration.status == status)
+    return db.session.scalars(select_.order_by(Registration.created_at, Registration.id)).all()
+
+
+def _matching(query):
+    """Conditions for a search by name, organisation, e-mail or ticket code (case and Polish
+    letters ignored, `lodz` finds `Łódź`; a code with or without its dash): none for no query."""
+    needle = search_key(query[:100]).strip()
+    if not needle:
+        return ()
+    pattern = f"%{escape_like(needle)}%"
+    code = needle.replace("-", "").replace(" ", "").upper()
+    return (
+        Registration.search_text.like(pattern, escape="\\")
+        | func.lower(Registration.email).like(pattern, escape="\\")
+        | (Registration.code == code),
+    )
 
 
 def status_counts(event):
@@ -307,12 +324,17 @@ def _promote_waiting(event, now):
         if event.capacity is not None and places_left(event, for_ally=True) == 0:
             return
         if _fits(event, registration.places, registration.is_ally):
-            registration.status = RegistrationStatus.OFFERED
-            registration.hold_expires_at = now + timedelta(hours=event.hold_hours)
-            # An unused link from the first e-mail keeps working for the offer.
-            registration.confirm_nonce = registration.confirm_nonce or secrets.token_hex(8)
-            db.session.flush()
-            notify_registration_offer(registration)
+            _offer_place(registration, event, now)
+
+
+def _offer_place(registration, event, now):
+    """A place held for `hold_hours` for someone from the waiting list, and the e-mail saying so."""
+    registration.status = RegistrationStatus.OFFERED
+    registration.hold_expires_at = now + timedelta(hours=event.hold_hours)
+    # An unused link from the first e-mail keeps working for the offer.
+    registration.confirm_nonce = registration.confirm_nonce or secrets.token_hex(8)
+    db.session.flush()
+    notify_registration_offer(registration)
 
 
 def _new_code():
@@ -348,14 +370,9 @@ def register(event, data, language="pl", now=None):
     companions = int(data.get("companions") or 0)
     if companions > event.max_companions:
         refuse(RegistrationRefused("too_many_companions"))
-    organisation = (data.get("organisation") or "").strip()
-    organisation_key = search_key(organisation).strip()
+    organisation_key = search_key((data.get("organisation") or "").strip()).strip()
 
-    existing = db.session.scalar(
-        select(Registration).where(
-            Registration.event_id == event.id, Registration.email_key == key, Registration.status.in_(ACTIVE)
-        )
-    )
+    existing = _active_registration(event, key)
     if existing is not None:
         _remind(existing, now)
         db.session.commit()
@@ -373,33 +390,54 @@ def register(event, data, language="pl", now=None):
 
     places = 1 + companions
     holds = _fits(event, places, ally)
+    registration = _new_registration(
+        event,
+        data,
+        now,
+        is_ally=ally,
+        status=RegistrationStatus.PENDING if holds else RegistrationStatus.WAITING,
+        confirm_nonce=secrets.token_hex(8),
+        language=language,
+        hold_expires_at=now + timedelta(hours=event.hold_hours) if holds else None,
+    )
+    notify_registration_link(registration, waiting_position(registration))
+    db.session.commit()
+    return RegisterResult(registration, new=True)
+
+
+def _active_registration(event, email_key):
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.event_id == event.id, Registration.email_key == email_key, Registration.status.in_(ACTIVE)
+        )
+    )
+
+
+def _new_registration(event, data, now, consents=None, **state):
+    """A registration from the form's answers (`data`), with its consent record, added and flushed."""
+    organisation = (data.get("organisation") or "").strip()
     registration = Registration(
         event=event,
         full_name=data["full_name"],
         email=data["email"],
-        email_key=key,
+        email_key=mailbox_key(data["email"]),
         organisation=organisation,
-        organisation_key=organisation_key,
+        organisation_key=search_key(organisation).strip(),
         search_text=search_key(f"{data['full_name']} {organisation}")[:600],
-        companions=companions,
+        companions=int(data.get("companions") or 0),
         needs=data.get("needs") or "",
-        is_ally=ally,
-        status=RegistrationStatus.PENDING if holds else RegistrationStatus.WAITING,
         code=_new_code(),
-        confirm_nonce=secrets.token_hex(8),
         consents={
             "at": now.isoformat(timespec="seconds") + "Z",
             "privacy_notice_sha256": digest(privacy_notice_text(event.coalition)),
+            **(consents or {}),
         },
-        language=language,
-        hold_expires_at=now + timedelta(hours=event.hold_hours) if holds else None,
         last_mailed_at=now,
+        **state,
     )
     db.session.add(registration)
     db.session.flush()
-    notify_registration_link(registration, waiting_position(registration))
-    db.session.commit()
-    return RegisterResult(registration, new=True)
+    return registration
 
 
 def _remind(registration, now):
@@ -482,16 +520,20 @@ def confirm_registration(token, max_age_seconds, now=None):
     return registration
 
 
-def cancel_registration(registration, now=None):
+def cancel_registration(registration, now=None, by=None):
     """The person gives up their place (or waiting spot); the next who fits is offered it.
 
-    Raises RegistrationNotActive (nothing changed) when the registration was cancelled,
-    rejected or expired already, or deleted.
+    With `by`, a coordinator cancels on the person's behalf: the person is told by e-mail and
+    the cancellation is audited. Raises RegistrationNotActive (nothing changed) when the
+    registration was cancelled, rejected or expired already, or deleted.
     """
     event, registration = _lock_event_of(registration)
     now = now or utcnow()
     if registration is None or registration.status not in ACTIVE:
         _refuse_registration(RegistrationNotActive, registration)
+    if by is not None:
+        notify_registration_cancelled(registration)
+        _audit_registration(registration, _l("anulowane przez osobę koordynującą"), by)
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = now
     registration.confirm_nonce = None
@@ -564,7 +606,12 @@ def forget_unconfirmed_registrations(cutoff, now=None):
     list moves up, as after a cancellation.
     """
     now = now or utcnow()
-    stale = Registration.email_confirmed_at.is_(None) & (Registration.created_at < cutoff)
+    # A person added by a coordinator never confirms by e-mail: their consent is on record.
+    stale = (
+        Registration.email_confirmed_at.is_(None)
+        & Registration.added_by_id.is_(None)
+        & (Registration.created_at < cutoff)
+    )
     event_ids = db.session.scalars(select(Registration.event_id).where(stale).distinct().order_by(Registration.event_id)).all()
     removed = 0
     for event_id in event_ids:
@@ -576,6 +623,145 @@ def forget_unconfirmed_registrations(cutoff, now=None):
             _promote_waiting(event, now)
         db.session.commit()
     return removed
+
+
+# ---- coordinators running the registrations ----------------------------------------------
+# A coordinator may give anyone a place reserved for allies (they know who comes), never a
+# place beyond the capacity; the person's e-mail and the audit entry go with each change.
+
+
+class NotEnoughPlaces(RegistrationNoLongerApplies):
+    """A change that needs more free places than the event has now."""
+
+
+class AlreadyRegistered(NoLongerApplies):
+    message = _l("Ta osoba (ten adres e-mail) jest już zapisana na to wydarzenie.")
+
+
+def _refuse_unless_fits(event, places, registration=None):
+    left = places_left(event, for_ally=True)  # a coordinator may fill the allies' reserved places
+    if left is not None and places > left:
+        refuse(
+            NotEnoughPlaces(
+                registration,
+                _l("Wolnych miejsc jest %(left)s, a potrzeba %(needed)s (z osobami towarzyszącymi).", left=left, needed=places),
+            )
+        )
+
+
+def _refuse_if_event_cancelled(event, registration=None):
+    if event.status == EventStatus.CANCELLED:
+        refuse(EventCancelledMeanwhile(registration))
+
+
+def add_registration_by_coordinator(event, data, by, language="pl", now=None):
+    """A coordinator adds a person by hand (a phone call, an e-mail, at the door).
+
+    The person gets a confirmed place and the ticket e-mail at once: the coordinator vouches
+    for them, and their consent is recorded as given to this coordinator. The capacity holds
+    (NotEnoughPlaces); the registration window, the allies-only rule and the cap per
+    organisation are the coordinator's to judge. AlreadyRegistered when the address has an
+    active registration for this event.
+    """
+    event = lock(Event, event.id)
+    now = now or utcnow()
+    _refuse_if_event_cancelled(event)
+    if _expire_stale_holds(event, now):
+        _promote_waiting(event, now)
+    key = mailbox_key(data["email"])
+    if _active_registration(event, key) is not None:
+        refuse(AlreadyRegistered())
+    _refuse_unless_fits(event, 1 + int(data.get("companions") or 0))
+    registration = _new_registration(
+        event,
+        data,
+        now,
+        consents={"given_to": "coordinator", "coordinator_id": by.id, "coordinator_name": by.name},
+        is_ally=is_approved_ally(event.coalition_id, key),
+        status=RegistrationStatus.CONFIRMED,
+        language=language,
+        added_by_id=by.id,
+    )
+    notify_registration_confirmed(registration)
+    _audit_registration(registration, _l("dodane ręcznie: %(name)s", name=registration.full_name), by)
+    db.session.commit()
+    return registration
+
+
+class TicketNotAvailable(RegistrationNoLongerApplies):
+    message = _l("Bilet ma tylko osoba z potwierdzonym miejscem.")
+
+
+def resend_ticket(registration, by, now=None):
+    """The ticket e-mail again (QR code, .ics, link to the ticket page), for a confirmed place."""
+    event, registration = _lock_event_of(registration)
+    if registration is None or registration.status != RegistrationStatus.CONFIRMED:
+        _refuse_registration(TicketNotAvailable, registration)  # says why: cancelled, waiting …
+    _refuse_if_event_cancelled(event, registration)
+    registration.last_mailed_at = now or utcnow()
+    notify_registration_confirmed(registration)
+    _audit_registration(registration, _l("bilet wysłany ponownie"), by)
+    db.session.commit()
+    return registration
+
+
+class NotWaiting(RegistrationNoLongerApplies):
+    message = _l("Ta osoba nie czeka już na liście oczekujących.")
+
+
+def promote_now(registration, by, now=None):
+    """Offer a place to this person on the waiting list now, whatever their position.
+
+    The same offer as the automatic one: the place is held for `hold_hours` and the person
+    confirms it with the e-mailed link. NotWaiting when they are no longer on the list
+    (offered a place, cancelled …), NotEnoughPlaces when their places are not free.
+    """
+    event, registration = _lock_event_of(registration)
+    now = now or utcnow()
+    if registration is None or registration.status != RegistrationStatus.WAITING:
+        offered = registration is not None and registration.status == RegistrationStatus.OFFERED
+        _refuse_registration(NotWaiting, registration, _l("Ta osoba ma już zaproponowane miejsce.") if offered else None)
+    _refuse_if_event_cancelled(event, registration)
+    _expire_stale_holds(event, now)
+    _refuse_unless_fits(event, registration.places, registration)
+    _offer_place(registration, event, now)
+    _audit_registration(registration, _l("zaproszone z listy oczekujących"), by)
+    db.session.commit()
+    return registration
+
+
+class CompanionsUnchanged(RegistrationNoLongerApplies):
+    pass
+
+
+def change_companions(registration, companions, by, now=None):
+    """Set how many people come with this person. More places must be free (NotEnoughPlaces);
+    fewer free places that the waiting list is offered at once. A person on the waiting list
+    keeps their position, now with the new number."""
+    event, registration = _lock_event_of(registration)
+    now = now or utcnow()
+    if registration is None or registration.status not in ACTIVE:
+        _refuse_registration(RegistrationNotActive, registration)
+    if registration.companions == companions:
+        _refuse_registration(
+            CompanionsUnchanged,
+            registration,
+            _l("Ta osoba ma już tyle osób towarzyszących: %(count)s.", count=companions),
+        )
+    _refuse_if_event_cancelled(event, registration)
+    _expire_stale_holds(event, now)
+    if registration.holds_place and companions > registration.companions:
+        _refuse_unless_fits(event, companions - registration.companions, registration)
+    _audit_registration(
+        registration,
+        _l("osoby towarzyszące: %(before)s → %(after)s", before=registration.companions, after=companions),
+        by,
+    )
+    registration.companions = companions
+    db.session.flush()
+    _promote_waiting(event, now)
+    db.session.commit()
+    return registration
 
 
 # ---- coordinators' event management ----------------------------------------------------
@@ -688,14 +874,11 @@ def message_registrants(event, subject, body, audience, by=None):
 
 
 def check_in_candidates(event, query="", limit=30):
-    conditions = [Registration.event_id == event.id, Registration.status.in_(HOLDING_PLACE)]
-    needle = search_key(query[:100]).strip()
-    if needle:
-        escaped = escape_like(needle)
-        code = needle.replace("-", "").upper()
-        conditions.append(Registration.search_text.like(f"%{escaped}%", escape="\\") | (Registration.code == code))
     return db.session.scalars(
-        select(Registration).where(*conditions).order_by(Registration.full_name).limit(limit)
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.status.in_(HOLDING_PLACE), *_matching(query))
+        .order_by(Registration.full_name)
+        .limit(limit)
     ).all()
 
 

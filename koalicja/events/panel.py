@@ -1,5 +1,6 @@
 """Coordinators' side of events: create, publish, cancel, registrations, CSV, messages, check-in."""
 from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -12,20 +13,27 @@ from ..htmx import render_page_or_fragment, see_other, wants_fragment
 from ..locking import NoLongerApplies
 from ..serving import cached_page
 from ..timeutil import utc_to_warsaw, warsaw_to_utc
-from .forms import EventForm, EventMessageForm, slugify
+from .forms import AddPersonForm, CompanionsForm, EventForm, EventMessageForm, slugify
 from .models import REGISTRATION_STATUS_LABELS, Event, EventStatus, Registration, RegistrationStatus
 from .operations import (
+    AlreadyRegistered,
+    add_registration_by_coordinator,
     attended_count,
     cancel_event,
+    cancel_registration,
+    change_companions,
     check_in_candidates,
     decide_registration,
     message_registrants,
+    places_left,
     places_taken,
+    promote_now,
     publish_event,
     record_registrations_export,
     registration_by_code,
-    registrations_table,
     registrations_for,
+    registrations_table,
+    resend_ticket,
     save_event,
     set_attendance,
     status_counts,
@@ -165,20 +173,124 @@ FILTER_LABELS = {"": _l("Wszystkie")} | {status.value: label for status, label i
 @bp.get("/<int:event_id>")
 @cached_page(per_user=True)
 def detail(event_id):
-    event = _event_or_404(event_id)
+    return _registrations_page(_event_or_404(event_id))
+
+
+def _registrations_page(event, row_errors=None):
+    """The event with its registrations, of one status (`stan`) and matching the search (`q`).
+
+    `row_errors`: {registration id: message} shown next to that row's field (status 422)."""
     status = request.args.get("stan", "")
     if status not in FILTER_LABELS:
         status = ""
-    return render_template(
+    query = request.args.get("q", "")[:100]
+    page = render_page_or_fragment(
         "events/panel/detail.html",
+        "events/panel/_registrations.html",
         event=event,
-        registrations=registrations_for(event, status or None),
+        registrations=registrations_for(event, status or None, query),
         counts=status_counts(event),
         taken=places_taken(event),
+        left=places_left(event, for_ally=True),
         status=status,
+        query=query,
         filter_labels=FILTER_LABELS,
         statuses=RegistrationStatus,
+        row_errors=row_errors or {},
     )
+    return (page, 422) if row_errors else page
+
+
+def _back_to_registrations(registration):
+    """The registrations page as the coordinator left it (its tab and search)."""
+    return see_other(
+        url_for(
+            "events_panel.detail",
+            event_id=registration.event_id,
+            stan=request.args.get("stan") or None,
+            q=request.args.get("q") or None,
+            _anchor=f"registration-{registration.id}",
+        )
+    )
+
+
+def _act_on_registration(registration_id, action, done):
+    """Run `action(registration)`; flash `done` (with the person's name) or why it was refused."""
+    registration = _registration_or_404(registration_id)
+    try:
+        action(registration)
+    except NoLongerApplies as refused:  # changed meanwhile (another coordinator, the person): it says how
+        flash(refused.message, "error")
+    else:
+        flash(done % {"name": registration.full_name}, "success")
+    return _back_to_registrations(registration)
+
+
+@bp.post("/zapisy/<int:registration_id>/anuluj")
+def cancel_for_person(registration_id):
+    if request.form.get("confirm") != "tak":
+        flash(_("Zaznacz potwierdzenie, aby anulować zapis."), "error")
+        return _back_to_registrations(_registration_or_404(registration_id))
+    return _act_on_registration(
+        registration_id,
+        lambda registration: cancel_registration(registration, by=current_user),
+        _("Zapis anulowany: %(name)s. Ta osoba dostanie e-mail; miejsce przejdzie na listę oczekujących."),
+    )
+
+
+@bp.post("/zapisy/<int:registration_id>/bilet")
+def resend(registration_id):
+    return _act_on_registration(
+        registration_id,
+        lambda registration: resend_ticket(registration, by=current_user),
+        _("Bilet wysłany ponownie: %(name)s."),
+    )
+
+
+@bp.post("/zapisy/<int:registration_id>/zapros")
+def promote(registration_id):
+    return _act_on_registration(
+        registration_id,
+        lambda registration: promote_now(registration, by=current_user),
+        _("Zaproszono z listy oczekujących: %(name)s. Miejsce czeka na potwierdzenie e-mailem."),
+    )
+
+
+@bp.post("/zapisy/<int:registration_id>/towarzyszace")
+def companions(registration_id):
+    registration = _registration_or_404(registration_id)
+    form = CompanionsForm()
+    if not form.validate_on_submit() or form.companions.data is None:
+        errors = form.companions.errors or [_("Wpisz liczbę osób towarzyszących.")]
+        return _registrations_page(registration.event, row_errors={registration.id: errors[0]})
+    return _act_on_registration(
+        registration_id,
+        lambda registration: change_companions(registration, form.companions.data, by=current_user),
+        _("Zmieniono liczbę osób towarzyszących: %(name)s."),
+    )
+
+
+@bp.route("/<int:event_id>/dodaj-osobe", methods=["GET", "POST"])
+def add_person(event_id):
+    """A person added by hand (a phone call, at the door): a confirmed place, the ticket e-mailed."""
+    event = _event_or_404(event_id)
+    form = AddPersonForm()
+    refusal = None
+    if form.validate_on_submit():
+        try:
+            registration = add_registration_by_coordinator(
+                event, form.registration_data(), by=current_user, language=str(get_locale() or "pl")
+            )
+        except AlreadyRegistered as refused:
+            form.email.errors.append(refused.message)
+        except NoLongerApplies as refused:  # no places left, the event cancelled
+            refusal = refused.message
+        else:
+            flash(_("Dodano: %(name)s. Bilet wyślemy e-mailem.", name=registration.full_name), "success")
+            return see_other(url_for("events_panel.detail", event_id=event.id, _anchor=f"registration-{registration.id}"))
+    return render_template(
+        "events/panel/add_person.html", event=event, form=form, refusal=refusal, left=places_left(event, for_ally=True)
+    ), 422 if request.method == "POST" else 200
 
 
 @bp.post("/zapisy/<int:registration_id>/decyzja")
@@ -217,8 +329,8 @@ def message(event_id):
 def check_in(event_id):
     """The door: a phone-sized page with search by name or code; the QR code opens it with ?kod=."""
     event = _event_or_404(event_id)
-    query = request.args.get("q", "")[:100]
-    code = request.args.get("kod", "")
+    code = request.args.get("kod", "")[:100]
+    query = request.args.get("q", "")[:100] or code  # a scanned code stands in the search box
     scanned = registration_by_code(event, code) if code else None
     candidates = check_in_candidates(event, query) if query and not scanned else []
     return render_page_or_fragment(
@@ -236,9 +348,11 @@ def check_in(event_id):
 @bp.post("/zapisy/<int:registration_id>/obecnosc")
 def attendance(registration_id):
     registration = _registration_or_404(registration_id)
+    attended = request.form.get("attended") == "1"
+    query = request.form.get("q", "")[:100]
     notice = None
     try:
-        registration = set_attendance(registration, request.form.get("attended") == "1", by=current_user)
+        registration = set_attendance(registration, attended, by=current_user)
     except NoLongerApplies as refused:  # another tap or scan at the door got there first
         notice = refused.message
         registration = refused.registration
@@ -246,6 +360,10 @@ def attendance(registration_id):
             abort(404)
         if not wants_fragment():
             flash(notice, "error")
+    else:
+        if not wants_fragment():  # without JavaScript the page comes again: it says who and how many
+            done = _("Obecność potwierdzona: %(name)s.") if attended else _("Obecność cofnięta: %(name)s.")
+            flash(done % {"name": registration.full_name}, "success")
     if wants_fragment():
         # The card, and the counter above the results updated out of band.
         return render_template(
@@ -255,5 +373,7 @@ def attendance(registration_id):
             attended=attended_count(registration.event),
             with_counter=True,
             notice=notice,
+            query=query,
         )
-    return see_other(url_for("events_panel.check_in", event_id=registration.event_id, q=request.form.get("q", "")))
+    # Back to the same search, or to this person's card when the page came from a scanned code.
+    return see_other(url_for("events_panel.check_in", event_id=registration.event_id, q=query or registration.code))

@@ -5,14 +5,14 @@ from ..coalitions.loading import public_coalition_or_404
 from ..extensions import csrf, limiter
 from ..htmx import see_other
 from ..locking import NoLongerApplies
-from ..security import submitted_mailbox
+from ..security import noindex, submitted_mailbox
 from ..serving import cached_page, with_fragments
 from ..text import render_markdown
 from ..tokens import TokenExpired, TokenInvalid
 from .calendar import event_ics
 from .forms import RegistrationForm
 from .models import EventStatus, RegistrationStatus
-from .notifications import CANCEL_PURPOSE
+from .notifications import CANCEL_PURPOSE, TICKET_PURPOSE, cancel_url, ticket_qr_svg, ticket_url
 from .operations import (
     HoldExpired,
     LinkUsed,
@@ -32,8 +32,8 @@ from .operations import (
 
 bp = Blueprint("events", __name__)
 
-# Cancel links work until long after the event; their signature is what matters.
-CANCEL_LINK_MAX_AGE = 400 * 86400
+# Cancel and ticket links work until long after the event; their signature is what matters.
+LASTING_LINK_MAX_AGE = 400 * 86400
 
 
 def _event(slug, event_slug):
@@ -194,13 +194,42 @@ def confirmed(token):
         coalition=registration.event.coalition,
         position=waiting_position(registration),
         statuses=RegistrationStatus,
+        ticket_url=ticket_url(registration, external=False),
     )
+
+
+@bp.get("/wydarzenia/bilet/<token>")
+@noindex
+def ticket(token):
+    """The ticket on the web, for a lost e-mail: QR code, code, .ics and the way to cancel.
+
+    Only with the signed link (the code is its nonce); personal, so never kept by a browser
+    or a proxy, and never indexed. The QR code is there only while the place is confirmed.
+    """
+    try:
+        registration = registration_from_token(TICKET_PURPOSE, token, LASTING_LINK_MAX_AGE, nonce_field="code")
+    except (TokenExpired, TokenInvalid):
+        response = make_response(_link_problem("invalid"))
+    else:
+        valid = registration.status == RegistrationStatus.CONFIRMED and not registration.event.is_cancelled
+        response = make_response(
+            render_template(
+                "events/ticket.html",
+                registration=registration,
+                event=registration.event,
+                coalition=registration.event.coalition,
+                qr_svg=ticket_qr_svg(registration) if valid else None,
+                cancel_url=cancel_url(registration, external=False) if registration.is_active else None,
+            )
+        )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/wydarzenia/rezygnacja/<token>", methods=["GET", "POST"])
 def cancel(token):
     try:
-        registration = registration_from_token(CANCEL_PURPOSE, token, CANCEL_LINK_MAX_AGE, nonce_field="code")
+        registration = registration_from_token(CANCEL_PURPOSE, token, LASTING_LINK_MAX_AGE, nonce_field="code")
     except (TokenExpired, TokenInvalid):
         return _link_problem("invalid")
     if request.method == "POST":
