@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from axe_playwright_python.sync_playwright import Axe
 
+from .support import html_document_listeners
+
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
 
@@ -35,7 +37,10 @@ def describe(violations):
 
 
 def assert_accessible(page, name):
-    """Run axe on what `page` shows now; fail on any WCAG 2.1 A/AA violation."""
+    """Run axe on what `page` shows now; fail on any WCAG 2.1 A/AA violation. The state is
+    also handed to the Nu HTML checker (tests/browser/conftest.py), htmx swaps included."""
+    for listener in html_document_listeners:
+        listener(page.url, page.content())
     results = _axe.run(page, options=OPTIONS)
     violations = results.response["violations"]
     language = page.evaluate("document.documentElement.lang")

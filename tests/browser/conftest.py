@@ -9,18 +9,49 @@ import pytest
 
 from koalicja.demo import seed_demo
 
+from ..html_checker import MISSING_JAVA, VisitedPages, java_binary
 from ..translations import compile_catalogues
 from . import accessibility
-from .support import MISSING_CHROMIUM, TIMEOUT_MS, chromium_available, launched_chromium, serving
+from .support import MISSING_CHROMIUM, TIMEOUT_MS, chromium_available, html_document_listeners, launched_chromium, serving
+
+
+def on_ci():
+    return os.environ.get("CI", "").strip().lower() == "true"
 
 
 def require_chromium():
     """Skip without the browser, but never on CI: there a missing browser is a broken setup."""
     if chromium_available():
         return
-    if os.environ.get("CI", "").strip().lower() == "true":
+    if on_ci():
         pytest.fail(MISSING_CHROMIUM, pytrace=False)
     pytest.skip(MISSING_CHROMIUM)
+
+
+def require_java():
+    """Skip without Java (the Nu HTML checker runs on it), but never on CI."""
+    if java_binary():
+        return
+    if on_ci():
+        pytest.fail(MISSING_JAVA, pytrace=False)
+    pytest.skip(MISSING_JAVA)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def visited_pages(tmp_path_factory):
+    """Every HTML document the browser tests load and every page state axe checks, checked by
+    one run of the Nu HTML checker when this session (this xdist worker) ends: an error fails
+    the session's last test, naming the page and the test that visited it."""
+    if not java_binary():
+        yield None  # test_valid_html.py reports the missing package
+        return
+    pages = VisitedPages(tmp_path_factory.mktemp("visited-pages"))
+    html_document_listeners.append(pages.record)
+    yield pages
+    html_document_listeners.remove(pages.record)
+    errors = pages.errors()
+    if errors:
+        pytest.fail(f"The Nu HTML checker found {len(errors)} errors:\n" + "\n".join(errors), pytrace=False)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Serving the app and launching Debian's chromium: shared by the browser tests and tests/screenshots.py."""
+import gzip
 import logging
 import os
 import threading
@@ -26,6 +27,42 @@ def chromium_available():
     return os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
 
 
+# Called with (url, html bytes) for every full HTML document that `serving()` sends; the
+# browser tests' conftest.py hands them to the Nu HTML checker (tests/html_checker.py).
+html_document_listeners = []
+
+
+def _recording_html_documents(app):
+    """`app` as WSGI, telling html_document_listeners about every full HTML document it sends
+    (htmx fragments are checked as part of the page they land in, tests/browser/accessibility.py)."""
+
+    def recording(environ, start_response):
+        if not html_document_listeners:
+            return app(environ, start_response)
+        sent = {}
+
+        def start(status, headers, exc_info=None):
+            sent.update({name.lower(): value for name, value in headers})
+            return start_response(status, headers, exc_info)
+
+        chunks = app(environ, start)
+        if not sent.get("content-type", "").startswith("text/html"):
+            return chunks
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        html = gzip.decompress(body) if sent.get("content-encoding") == "gzip" else body
+        if html.lstrip()[:15].lower() == b"<!doctype html>":
+            url = environ.get("PATH_INFO", "") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+            for listener in html_document_listeners:
+                listener(url, html)
+        return [body]
+
+    return recording
+
+
 @contextmanager
 def serving(app):
     """Serve `app` on a free loopback port in a daemon thread; yields the base URL."""
@@ -33,7 +70,7 @@ def serving(app):
     logger = logging.getLogger("werkzeug")
     previous_level = logger.level
     logger.setLevel(logging.ERROR)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _recording_html_documents(app), threaded=True)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
     )
