@@ -58,6 +58,7 @@ def create_app(test_config=None):
     from .events.views import bp as events_bp
     from .panel.admin import bp as admin_bp
     from .panel.coalitions import bp as coalitions_panel_bp
+    from .panel.people import bp as people_bp
     from .panel.views import bp as panel_bp
     from .privacy.views import bp as privacy_bp
     from .reach.views import bp as reach_bp
@@ -72,6 +73,7 @@ def create_app(test_config=None):
     app.register_blueprint(admin_bp)
     app.register_blueprint(events_panel_bp)
     app.register_blueprint(signatures_panel_bp)
+    app.register_blueprint(people_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(announcements_bp)

@@ -79,6 +79,8 @@ class AuditAction(StrEnum):
     EVENT = "event"  # an event created, changed, published or cancelled
     REGISTRATION = "registration"  # a registration approved, rejected, checked in
     EXPORT = "export"  # personal data taken out of the app (CSV/JSON)
+    CONFIRMATION_LINK = "confirmation_link"  # a coordinator sent a signer's confirmation link again
+    EMAIL_CORRECTION = "email_correction"  # a coordinator corrected a mistyped address
 
 
 AUDIT_ACTION_LABELS = {
@@ -96,6 +98,8 @@ AUDIT_ACTION_LABELS = {
     AuditAction.EVENT: _l("Wydarzenie"),
     AuditAction.REGISTRATION: _l("Zgłoszenie na wydarzenie"),
     AuditAction.EXPORT: _l("Eksport danych"),
+    AuditAction.CONFIRMATION_LINK: _l("Ponowny link do potwierdzenia"),
+    AuditAction.EMAIL_CORRECTION: _l("Poprawa adresu e-mail"),
 }
 
 

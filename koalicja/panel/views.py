@@ -1,3 +1,5 @@
+import re
+
 from flask import Blueprint, abort, flash, make_response, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,7 +30,7 @@ from ..signatures.operations import (
     decide_signatures,
     same_organisation_signatures,
 )
-from ..text import escape_like
+from ..text import escape_like, search_key
 from ..tokens import TokenExpired, TokenInvalid
 from .forms import LoginForm, PasswordChangeForm, SetPasswordForm
 from .operations import authenticate, choose_password, coordinator_for_password_link
@@ -114,13 +116,28 @@ def _tab_counts(scope):
     return {status: counts.get(status.value, 0) for status in QUEUE_TABS}
 
 
+# A query that is only digits, spaces and dashes (and NIP's "PL") is an identifier as people
+# write it ("PL 526-104-08-28", "0000 100 001"): KRS, NIP and REGON are stored as bare digits.
+_IDENTIFIER_AS_WRITTEN = re.compile(r"(pl)?[\d\s-]*\d[\d\s-]*")
+
+
 def _search_condition(query):
-    pattern = f"%{escape_like(query.strip().lower())}%"
-    return (
-        func.lower(Signature.full_name).like(pattern, escape="\\")
-        | func.lower(Signature.email).like(pattern, escape="\\")
-        | func.lower(Signature.organisation_name).like(pattern, escape="\\")
-    )
+    """Names, organisation, e-mail, KRS/NIP/REGON, whatever the case and diacritics: the query
+    is folded like Signature.panel_search_key, in Python, so both engines answer alike."""
+    needle = search_key(query.strip())
+    if _IDENTIFIER_AS_WRITTEN.fullmatch(needle):
+        needle = re.sub(r"\D", "", needle)
+    return Signature.panel_search_key.like(f"%{escape_like(needle)}%", escape="\\")
+
+
+def _hits_per_tab(scope, condition):
+    """How many entries of each tab the search finds, so a search with nothing in this tab can
+    point to the tabs where it did find something."""
+    rows = db.session.execute(
+        select(Signature.status, func.count(Signature.id)).where(scope, condition).group_by(Signature.status)
+    ).all()
+    hits = dict(rows)
+    return {status: hits.get(status.value, 0) for status in QUEUE_TABS}
 
 
 @bp.get("/podpisy")
@@ -139,13 +156,20 @@ def queue():
         else declaration_ids_condition(Signature.declaration_id)
     )
     conditions = [Signature.status == status, scope]
+    hits = None
     if query.strip():
-        conditions.append(_search_condition(query))
+        searched = _search_condition(query)
+        conditions.append(searched)
+        hits = _hits_per_tab(scope, searched)
     ordering = Signature.decided_at.desc() if status in {"approved", "rejected"} else Signature.created_at
     listing = paginate(
         select(Signature)
         # Each row shows who decided and who entered a paper form: joined, not a query per row.
-        .options(joinedload(Signature.decided_by), joinedload(Signature.entered_by))
+        .options(
+            joinedload(Signature.decided_by),
+            joinedload(Signature.entered_by),
+            joinedload(Signature.declaration).joinedload(Declaration.coalition),
+        )
         .where(*conditions)
         .order_by(ordering, Signature.id),
         request.args.get("strona"),
@@ -166,6 +190,9 @@ def queue():
         tabs=QUEUE_TABS,
         status_labels=QUEUE_TAB_LABELS,
         counts=_tab_counts(scope),
+        hits=hits,
+        # Entries of several coalitions in one list each say whose they are.
+        show_coalition=len(coalitions) > 1,
         withdrawn=db.session.scalar(
             select(func.count(Signature.id)).where(Signature.status == SignatureStatus.WITHDRAWN, scope)
         ),
@@ -212,6 +239,7 @@ def decide(signature_id):
             attended=attended_events([signature.email_key], coalition_ids_condition(Event.coalition_id)),
             same_organisation=same_organisation_signatures([signature]),
             swapped=True,  # focus stays in the row: its remaining button takes it
+            show_coalition=len(coalitions_served()) > 1,
         )
         return add_trigger(make_response(row), "queueChanged")
     if message:
@@ -247,6 +275,9 @@ def decide_many():
             flash(_("Zatwierdzone wpisy: %(count)d.", count=outcome.decided), "success")
         else:
             flash(_("Odrzucone wpisy: %(count)d.", count=outcome.decided), "success")
+        if len(outcome.coalitions) > 1:  # a list of several coalitions: say whose entries these were
+            flash(_("W koalicjach: %(coalitions)s.", coalitions="; ".join(
+                f"{name}: {count}" for name, count in outcome.coalitions.items())), "success")
         if outcome.skipped:
             reasons = "; ".join(str(SKIP_REASON_LABELS[reason](count)) for reason, count in outcome.skipped.items())
             flash(_("Pominięte wpisy: %(count)d (%(reasons)s).", count=outcome.skipped_count, reasons=reasons), "error")

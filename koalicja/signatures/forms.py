@@ -268,9 +268,42 @@ class PaperSignatureForm(SignerForm):
 
 class SignatureEditForm(SignerForm):
     """A coordinator corrects an entry (a typo, a wrong sector). The e-mail address and the
-    consents to be contacted stay the signer's own: they are not on this form."""
+    consents to be contacted stay the signer's own: they are not on this form (a mistyped
+    address of an unconfirmed entry has its own form, EmailCorrectionForm).
+
+    The questions are the signer's, worded for the coordinator who reads what the person
+    answered ("Osoba zgodziła się…", not the signer's "Jeśli zgodzisz się…")."""
 
     accept_declaration = accept_privacy = contact_allowed = email = None
+    kind = RadioField(
+        _l("Kto podpisał"),
+        choices=[
+            SelectChoice(SignerKind.PERSON.value, _l("osoba prywatna, we własnym imieniu")),
+            SelectChoice(SignerKind.ORGANISATION.value, _l("osoba w imieniu organizacji lub instytucji")),
+        ],
+        validators=[DataRequired(message=_l("Wybierz, w czyim imieniu podpisano."))],
+    )
+    district = SelectField(
+        _l("Dzielnica Krakowa"),
+        description=_l(
+            "Tylko dla Krakowa; przy organizacji: dzielnica, w której działa. Jeśli osoba zgodziła się "
+            "na pokazanie na liście, można ją tam znaleźć po dzielnicy."
+        ),
+        choices=SignerForm.district.kwargs["choices"],
+        default="",
+        validate_choice=False,
+        validators=[AnyOf(["", *DISTRICTS], message=_l("Wybierz dzielnicę z listy."))],
+    )
+    role = StringField(
+        _l("Funkcja tej osoby w organizacji"),
+        filters=[strip],
+        validators=[Optional(), max_length(150), plain_text],
+    )
+    authorised = BooleanField(_l("Osoba oświadczyła, że może podpisać deklarację w imieniu tej organizacji."))
+    public_name = BooleanField(
+        _l("Osoba zgodziła się na pokazanie swojego imienia i nazwiska (przy organizacji: jako osoby, która ją reprezentuje)")
+    )
+    public_organisation = BooleanField(_l("Osoba zgodziła się na pokazanie nazwy organizacji na publicznej liście sojuszników."))
 
     def corrected_data(self):
         data = {name: self[name].data for name in EDITABLE_FIELDS if name in self}
@@ -291,4 +324,13 @@ EDITABLE_FIELDS = (
 
 class EmailOnlyForm(Form):
     email = email_field()
+
+
+class EmailCorrectionForm(Form):
+    """A coordinator corrects the mistyped address of an entry that is not confirmed yet."""
+
+    email = email_field(
+        label=_l("Poprawiony adres e-mail"),
+        description=_l("Wyślemy na niego nowy link do potwierdzenia. Na dotychczasowy adres nic już nie wyślemy."),
+    )
 

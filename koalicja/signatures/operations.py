@@ -11,7 +11,7 @@ withdrawn and is refused.
 """
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
@@ -413,6 +413,8 @@ SKIP_REASONS = [AlreadyApproved, AlreadyRejected, WithdrawnDecision, NotConfirme
 class BulkDecision:
     decided: int
     skipped: dict  # a SKIP_REASONS class -> how many entries were skipped for it
+    # The coalition's name -> how many of its entries were decided (a bulk decision may span several).
+    coalitions: dict = field(default_factory=dict)
 
     @property
     def skipped_count(self):
@@ -432,7 +434,7 @@ def decide_signatures(signature_ids, decision, coordinator, seen=None):
     decision = Decision(decision)
     wanted = set(signature_ids)
     signatures = lock_all(Signature, wanted, declaration_ids_condition(Signature.declaration_id, coordinator))
-    skipped = {}
+    skipped, coalitions = {}, {}
     decided = 0
     for signature in signatures:
         if (refusal := _refusal(signature, decision, seen)) is not None:
@@ -440,13 +442,15 @@ def decide_signatures(signature_ids, decision, coordinator, seen=None):
             continue
         _apply_decision(signature, decision, coordinator)
         decided += 1
+        name = signature.declaration.coalition.name
+        coalitions[name] = coalitions.get(name, 0) + 1
     if missing := len(wanted) - len(signatures):
         skipped[EntryGone] = missing
     if decided:
         db.session.commit()
     else:
         db.session.rollback()
-    return BulkDecision(decided, {reason: skipped[reason] for reason in SKIP_REASONS if reason in skipped})
+    return BulkDecision(decided, {reason: skipped[reason] for reason in SKIP_REASONS if reason in skipped}, dict(sorted(coalitions.items())))
 
 
 # ---- withdrawal (RODO art. 7(3) and 17) --------------------------------------------------
@@ -472,16 +476,21 @@ def signature_for_withdrawal(token):
 signature_withdrawn = Namespace().signal("signature-withdrawn")
 
 
-def _drop_pending_mail(signature):
-    """The entry's own mail still waiting in the outbox is not sent any more: every message
-    queued by notifications.py carries `about` = mail_about(signature); what other features
-    queued to the ally as this entry goes through `signature_withdrawn`. Mail to the same
-    address about anything else (another coalition's signature, an event) stays."""
+def _drop_own_pending_mail(signature):
+    """Every message queued by notifications.py carries `about` = mail_about(signature): those
+    still waiting in the outbox are not sent any more. Mail to the same address about anything
+    else (another coalition's signature, an event) stays."""
     from ..mail.models import OutboxMessage, OutboxStatus
 
     db.session.execute(
         db.delete(OutboxMessage).where(OutboxMessage.about == mail_about(signature), OutboxMessage.status == OutboxStatus.PENDING)
     )
+
+
+def _drop_pending_mail(signature):
+    """The entry's own pending mail, and what other features queued to the ally as this entry
+    (through `signature_withdrawn`)."""
+    _drop_own_pending_mail(signature)
     signature_withdrawn.send(signature)
 
 
@@ -672,6 +681,90 @@ def edit_signature(signature, data, coordinator):
            subject=signature, details={"fields": changed}, coordinator=coordinator)
     db.session.commit()
     return changed
+
+
+class NotAwaitingConfirmation(SignatureNoLongerApplies):
+    """A new link or a corrected address for an entry that is not unconfirmed any more."""
+
+    def __init__(self, signature):
+        super().__init__(_l(
+            "Ten wpis nie czeka już na potwierdzenie e-mailem (teraz: %(status)s). Nowy link i poprawka adresu "
+            "są tylko dla wpisów niepotwierdzonych.",
+            status=signature.status_label,
+        ))
+
+
+class MailedMomentsAgo(SignatureNoLongerApplies):
+    message = _l(
+        "Link do potwierdzenia poszedł na ten adres przed chwilą. Kolejny można wysłać po %(minutes)s minutach.",
+        minutes=int(REMAIL_INTERVAL.total_seconds() // 60),
+    )
+
+
+class AddressTaken(Exception):
+    """The corrected address has signed this declaration already (`signature`: that entry;
+    None when it was entered at the same moment)."""
+
+    def __init__(self, signature):
+        self.signature = signature
+
+
+def _locked_unconfirmed(signature):
+    """The entry locked and read again, still waiting for its e-mailed link, or a refusal."""
+    signature = lock(Signature, getattr(signature, "id", signature))
+    if signature is None:
+        refuse(EntryGone())
+    if signature.status == SignatureStatus.WITHDRAWN:
+        refuse(AlreadyWithdrawn())
+    if signature.status != SignatureStatus.UNCONFIRMED:
+        refuse(NotAwaitingConfirmation(signature))
+    return signature
+
+
+def resend_confirmation_link(signature, coordinator):
+    """A coordinator sends the confirmation link again (the person lost the e-mail), at most
+    once per REMAIL_INTERVAL, like a signer asking for it themselves."""
+    signature = _locked_unconfirmed(signature)
+    now = utcnow()
+    if signature.last_mailed_at and now - signature.last_mailed_at < REMAIL_INTERVAL:
+        refuse(MailedMomentsAgo())
+    signature.last_mailed_at = now
+    notify_confirmation_link(signature)
+    record(AuditAction.CONFIRMATION_LINK, _l("Ponownie wysłany link do potwierdzenia: %(name)s", name=signature.audit_name),
+           coalition_id=signature.declaration.coalition_id, subject=signature, coordinator=coordinator)
+    db.session.commit()
+    return signature
+
+
+def correct_email(signature, email, coordinator):
+    """A coordinator corrects a mistyped address of an unconfirmed entry.
+
+    The new address must confirm: it gets a fresh confirmation link, and both links the old
+    address was sent (confirm, withdraw) stop working, since that mailbox may be a stranger's.
+    Nothing goes to the old address, and its mail still waiting in the outbox is dropped. The
+    audit log says the address changed, not what it was. Raises AddressTaken when the new
+    address is already under the declaration.
+    """
+    signature = _locked_unconfirmed(signature)
+    key = mailbox_key(email)
+    if (other := _signature_for_mailbox(signature.declaration, key)) is not None and other.id != signature.id:
+        db.session.rollback()
+        raise AddressTaken(other)
+    _drop_own_pending_mail(signature)
+    signature.email, signature.email_key = email, key
+    signature.confirm_nonce, signature.withdraw_nonce = secrets.token_hex(8), secrets.token_hex(8)
+    signature.last_mailed_at = utcnow()
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # the same address signed at this very moment
+        db.session.rollback()
+        raise AddressTaken(_signature_for_mailbox(signature.declaration, key)) from error
+    notify_confirmation_link(signature)
+    record(AuditAction.EMAIL_CORRECTION, _l("Poprawiony adres e-mail: %(name)s", name=signature.audit_name),
+           coalition_id=signature.declaration.coalition_id, subject=signature, details={"fields": ["email"]},
+           coordinator=coordinator)
+    db.session.commit()
+    return signature
 
 
 def delete_signature(signature, coordinator):

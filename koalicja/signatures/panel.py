@@ -7,9 +7,19 @@ from ..coordinators.access import require_coalition, served_coalition_or_404
 from ..extensions import db
 from ..htmx import see_other
 from ..timeutil import warsaw_today
-from .forms import PaperSignatureForm, SignatureEditForm
-from .models import Signature
-from .operations import AlreadySigned, SignatureNoLongerApplies, delete_signature, edit_signature, enter_paper_signature
+from ..mail.addresses import mailbox_key
+from .forms import EmailCorrectionForm, PaperSignatureForm, SignatureEditForm
+from .models import Signature, SignatureStatus
+from .operations import (
+    AddressTaken,
+    AlreadySigned,
+    SignatureNoLongerApplies,
+    correct_email,
+    delete_signature,
+    edit_signature,
+    enter_paper_signature,
+    resend_confirmation_link,
+)
 from .scans import SCAN_TYPES, scan_path
 
 bp = Blueprint("signatures_panel", __name__, url_prefix="/panel")
@@ -122,3 +132,53 @@ def delete(signature_id):
     else:
         flash(_("Wpis usunięty."), "success")
     return see_other(back)
+
+
+def _person_card(signature_id):
+    return url_for("people.card", signature_id=signature_id)
+
+
+@bp.post("/podpisy/<int:signature_id>/nowy-link")
+def resend_link(signature_id):
+    """Send an unconfirmed entry's confirmation link again (the person lost the e-mail)."""
+    signature = _signature_or_404(signature_id)
+    try:
+        resend_confirmation_link(signature, current_user)
+    except SignatureNoLongerApplies as refused:
+        flash(refused.message, "error")
+    else:
+        flash(_("Link do potwierdzenia wysłany ponownie na %(email)s.", email=signature.email), "success")
+    return see_other(_person_card(signature_id))
+
+
+@bp.route("/podpisy/<int:signature_id>/adres", methods=["GET", "POST"])
+def email_correction(signature_id):
+    """Correct a mistyped address of an entry that is still unconfirmed: the new one confirms."""
+    signature = _signature_or_404(signature_id)
+    if signature.status != SignatureStatus.UNCONFIRMED and request.method == "GET":
+        flash(_("Adres poprawia się tylko przy wpisach niepotwierdzonych e-mailem: ten wpis jest już potwierdzony lub rozpatrzony."), "error")
+        return see_other(_person_card(signature_id))
+    form = EmailCorrectionForm()
+    if form.validate_on_submit():
+        if mailbox_key(form.email.data) == signature.email_key:
+            form.email.errors.append(_("To ten sam adres, który jest już przy wpisie. Wpisz poprawiony adres."))
+        else:
+            try:
+                correct_email(signature, form.email.data, current_user)
+            except AddressTaken as taken:
+                form.email.errors.append(
+                    _("Ten adres jest już pod deklaracją: %(name)s (%(status)s).", name=taken.signature.display_name,
+                      status=taken.signature.status_label)
+                    if taken.signature is not None
+                    else _("Ten adres był właśnie wpisywany pod deklarację. Sprawdź listę i spróbuj ponownie.")
+                )
+            except SignatureNoLongerApplies as refused:  # confirmed or withdrawn while the form was open
+                flash(refused.message, "error")
+                return see_other(_person_card(signature_id))
+            else:
+                flash(_("Adres poprawiony. Link do potwierdzenia poszedł na %(email)s; na poprzedni adres nic nie wysłaliśmy.",
+                        email=form.email.data), "success")
+                return see_other(_person_card(signature_id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("signatures/panel/correct_email.html", signature=signature, form=form,
+                           coalition=signature.declaration.coalition), status
