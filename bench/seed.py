@@ -21,7 +21,7 @@ from koalicja.events.models import Event, EventStatus, Registration, Registratio
 from koalicja.extensions import db
 from koalicja.mail.addresses import mailbox_key
 from koalicja.panel.operations import create_coordinator
-from koalicja.signatures.models import Sector, Signature, SignatureStatus, SignerKind
+from koalicja.signatures.models import Sector, Signature, SignatureStatus, SignerKind, panel_search_key
 from koalicja.text import search_key, sort_key
 from koalicja.timeutil import utcnow
 
@@ -100,6 +100,8 @@ def _signature_rows(declaration_id, coordinator_id, count, status, first_number,
                 "listed": listed,
                 "list_sort_key": sort_key(display)[:300] if listed else "",
                 "list_search_key": search_key(" ".join(shown))[:600] if listed else "",
+                # A bulk insert skips the ORM's write hook that fills it (signatures/models.py).
+                "panel_search_key": panel_search_key(full_name, organisation_name, email, "", "", ""),
                 "consents": {"at": created.isoformat(timespec="seconds") + "Z", "public_name": public_name},
                 "language": "pl",
                 "status": status,
