@@ -11,7 +11,7 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 
-from . import cli, i18n, proxies, security, serving, sharing
+from . import cli, i18n, profiles, proxies, security, serving, sharing
 from . import htmx as htmx_helpers
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager
@@ -81,6 +81,7 @@ def create_app(test_config=None):
     app.register_blueprint(signatures_bp)
     app.register_blueprint(declarations_bp)
     sharing.init_app(app)  # the share image, /sitemap.xml, /robots.txt (koalicja/sharing/)
+    profiles.init_app(app)  # organisation profiles: the link, the form, the logo, the moderation list
 
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["site_coalition"] = _only_coalition

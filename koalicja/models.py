@@ -5,5 +5,6 @@ from .coordinators.audit import AuditEntry  # noqa: F401
 from .coordinators.models import Coordinator  # noqa: F401
 from .events.models import Event, Registration  # noqa: F401
 from .mail.models import OutboxMessage  # noqa: F401
+from .profiles.models import OrganisationProfile  # noqa: F401
 from .security import SpentFormStart  # noqa: F401
 from .signatures.models import Signature  # noqa: F401

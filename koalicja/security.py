@@ -126,7 +126,8 @@ def init_app(app):
 
 # Coordinators' pages: personal data, never kept by a browser or a proxy.
 PANEL_BLUEPRINTS = frozenset(
-    {"panel", "events_panel", "signatures_panel", "privacy", "admin", "coalitions_panel", "declarations_panel", "announcements"}
+    {"panel", "events_panel", "signatures_panel", "privacy", "admin", "coalitions_panel", "declarations_panel", "announcements",
+     "profiles_panel"}
 )
 _TOKEN_PAGES = {
     "signatures.confirm", "signatures.withdraw", "events.confirm", "events.cancel", "events.confirmed",

@@ -17,6 +17,8 @@ FLOORS = [
     {"coalitions", "coordinators"},
     # Membership: signing, confirming, deciding, withdrawing.
     {"signatures"},
+    # What an approved organisation adds to its entry (logo, website, description): the allies list shows it.
+    {"profiles"},
     # The declaration's texts and the public list of allies, built on the signatures.
     {"declarations"},
     # Features built on membership.

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from ..coalitions.loading import all_coalitions, privacy_notice_text, public_coalition_or_404
 from ..coalitions.models import VersionKind
 from ..htmx import render_page_or_fragment, see_other, wants_fragment
+from ..profiles.operations import shown_profiles
 from ..serving import cached_page
 from ..signatures.districts import DISTRICT_SLUGS, district_from_slug
 from ..signatures.notifications import ENDORSE_LINK_MAX_AGE_DAYS
@@ -86,6 +87,8 @@ def allies(slug):
         allies=page,
         # Entries signed under an older text say so on the list.
         current_version_id=current_version_id(coalition),
+        # Organisations with an approved profile show as cards (logo, website, description).
+        profiles=shown_profiles([ally.id for ally in page.items]),
         query=query,
         who=who,
         order=order,
