@@ -5,7 +5,8 @@ Each test runs several rounds and checks the invariants over all of them, then r
 figures it saw: places held never above capacity, no registration both cancelled and
 confirmed, exactly one e-mail and one audit entry per change of state. Rounds: 8 cancel ×
 approve, 1 × 50 approve × approve, 10 × 20 posts of one confirmation link, 10 × 20
-decisions on one registration, 3 × two `expire-holds` at once: 32 in all.
+decisions on one registration, 3 × two `expire-holds` at once, 6 × "promote now" into the
+last place by two coordinators (every other round with the person cancelling): 38 in all.
 """
 import html
 import itertools
@@ -19,6 +20,7 @@ from sqlalchemy import select, text
 
 from koalicja import create_app
 from koalicja.coalitions.models import Coalition, Declaration
+from koalicja.coordinators.audit import AuditEntry
 from koalicja.events.models import HOLDING_PLACE, Event, EventStatus, Registration, RegistrationStatus
 from koalicja.events.notifications import CANCEL_PURPOSE
 from koalicja.events.operations import expire_holds
@@ -391,3 +393,85 @@ def test_expire_holds_run_by_two_servers_at_once_offers_each_place_once(race):
     assert (seen["expired"], seen["offered"], seen["offer e-mails"], seen["over capacity"]) == (
         3 * rounds, 3 * rounds, 3 * rounds, 0
     ), dict(seen)
+
+
+# ---- "promote now" × "promote now" × the person cancelling -----------------------------------
+
+
+def promote(visitor, registration_id):
+    response = visitor.post(f"/panel/wydarzenia/zapisy/{registration_id}/zapros", {"csrf_token": visitor.csrf})
+    assert response.status == 303, (response.status, response.text[:300])
+    return response
+
+
+def promotion_times(app, registration_ids):
+    """When each registration was promoted by a coordinator (its audit entries)."""
+    with app.app_context():
+        found = db.session.execute(
+            select(AuditEntry.subject_id, AuditEntry.at).where(AuditEntry.subject_type == "registration")
+        ).all()
+        db.session.remove()
+    return {registration_id: [at for subject, at in found if subject == registration_id] for registration_id in registration_ids}
+
+
+def test_promoting_into_the_last_place_never_gives_it_twice(race):
+    """9 of 10 places are taken and the last one is kept for allies; the two people waiting are
+    not allies, so only a coordinator can give it. Coordinator 1 promotes the first person while
+    coordinator 2 promotes the second (pressing twice, in two tabs); in every other round the
+    first person cancels at the same moment."""
+    app, _url, base_url = race
+    coordinators = [coordinator(base_url, 0), coordinator(base_url, 1)]
+    seen = Counter()
+    for _round in range(6):
+        cancelling = _round % 2 == 0
+        event_id = make_event(app, capacity=10, reserved_for_allies=1)
+        add_registrations(app, event_id, 9, RegistrationStatus.CONFIRMED)
+        (first, first_code, first_email), (second, _code, second_email) = add_registrations(
+            app, event_id, 2, RegistrationStatus.WAITING
+        )
+        person = Visitor(base_url)
+        cancel_path = f"/wydarzenia/rezygnacja/{make_token_in(app, CANCEL_PURPOSE, {'r': first, 'n': first_code})}"
+        person_csrf = person.get(cancel_path).csrf_token
+        tabs = [tab(coordinators[0]), tab(coordinators[1]), tab(coordinators[1])]
+
+        def act(number):
+            if number == 3:
+                return person.post(cancel_path, {"csrf_token": person_csrf})
+            return promote(tabs[number], first if number == 0 else second)
+
+        responses = at_once(4 if cancelling else 3, act)
+        after = rows(app, event_id)
+        offers, promoted = mails(app, OFFER), promotion_times(app, (first, second))
+        seen["rounds"] += 1
+        seen["over capacity"] += places_held(after) > 10
+        if cancelling:
+            seen["first person not cancelled"] += after[first]["status"] != RegistrationStatus.CANCELLED
+        else:
+            seen["not exactly one promoted without a cancellation"] += bool(promoted[first]) + bool(promoted[second]) != 1
+        seen["promoted twice"] += any(len(times) > 1 for times in promoted.values())
+        seen["offer e-mails ≠ promotions"] += (offers[first_email], offers[second_email]) != (
+            len(promoted[first]), len(promoted[second])
+        )
+        seen["second offered without its promotion"] += (after[second]["status"] == RegistrationStatus.OFFERED) != bool(
+            promoted[second]
+        )
+        if promoted[first] and promoted[second]:  # only when the first person's cancellation freed the place
+            seen["both promoted"] += 1
+            seen["both held the last place"] += promoted[second][0] < after[first]["cancelled_at"]
+        seen["first promoted"] += bool(promoted[first])
+        seen["second promoted"] += bool(promoted[second])
+        refusals = [message_after(tabs[n], responses[n]) for n in range(3)]
+        seen["refusals named"] += sum(
+            any(reason in page for reason in (
+                "Wolnych miejsc jest 0, a potrzeba 1", "Ta osoba ma już zaproponowane miejsce.",
+                "To zgłoszenie zostało już anulowane.",
+            ))
+            for page in refusals
+        )
+        seen["refusals"] += 3 - bool(promoted[first]) - bool(promoted[second])
+    print(dict(seen))
+    assert seen["over capacity"] == 0 and seen["first person not cancelled"] == 0, dict(seen)
+    assert seen["not exactly one promoted without a cancellation"] == 0, dict(seen)
+    assert seen["promoted twice"] == 0 and seen["offer e-mails ≠ promotions"] == 0, dict(seen)
+    assert seen["second offered without its promotion"] == 0 and seen["both held the last place"] == 0, dict(seen)
+    assert seen["refusals named"] == seen["refusals"], dict(seen)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.coordinators.audit import AuditEntry
 from koalicja.coordinators.models import Coordinator
-from koalicja.events.models import Event, EventStatus
+from koalicja.events.models import Event, EventStatus, Registration, RegistrationStatus
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
 from koalicja.panel.operations import create_coordinator
@@ -70,6 +70,17 @@ def event_in_sasiedztwa(app):
         return event.id
 
 
+def waiting_registration(app, event_id):
+    with app.app_context():
+        registration = Registration(
+            event_id=event_id, full_name="Ukryta Osoba", email="ukryta@example.org", email_key="ukryta@example.org",
+            status=RegistrationStatus.WAITING, code="UKRYTA23",
+        )
+        db.session.add(registration)
+        db.session.commit()
+        return registration.id
+
+
 def test_a_coordinator_of_another_coalition_cannot_see_or_decide(app, client, coalition, other_coordinator):
     signature_id = confirmed_signature_in_sasiedztwa(app, full_name="Ukryta Osoba")
     event_id = event_in_sasiedztwa(app)
@@ -91,6 +102,17 @@ def test_a_coordinator_of_another_coalition_cannot_see_or_decide(app, client, co
         client.get(f"/panel/wydarzenia/{event_id}/wejscie"),
         client.post(f"/panel/wydarzenia/{event_id}/odwolaj", data={"confirm": "tak", "csrf_token": token}),
         client.post(f"/panel/wydarzenia/{event_id}/edycja", data={"title": "Przejęte", "csrf_token": token}),
+        client.post(
+            f"/panel/wydarzenia/{event_id}/dodaj-osobe",
+            data={"full_name": "Ktoś", "email": "ktos@example.org", "consent_given": "y", "csrf_token": token},
+        ),
+    ]
+    registration_id = waiting_registration(app, event_id)
+    crafted += [
+        client.post(f"/panel/wydarzenia/zapisy/{registration_id}/{action}", data={"csrf_token": token, **data})
+        for action, data in (
+            ("anuluj", {"confirm": "tak"}), ("bilet", {}), ("zapros", {}), ("towarzyszace", {"companions": "2"}),
+        )
     ]
     assert [response.status_code for response in crafted] == [404] * len(crafted)
 
@@ -102,6 +124,7 @@ def test_a_coordinator_of_another_coalition_cannot_see_or_decide(app, client, co
         assert db.session.get(Signature, signature_id).status == SignatureStatus.CONFIRMED
         event = db.session.get(Event, event_id)
         assert event.status == EventStatus.PUBLISHED and event.title == "Gala"
+        assert [(r.status, r.companions) for r in db.session.scalars(select(Registration))] == [("waiting", 0)]
 
 
 def test_personal_data_export_covers_only_the_coordinators_coalitions(app, client, coalition, other_coordinator):
