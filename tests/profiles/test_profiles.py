@@ -88,6 +88,15 @@ def test_the_link_goes_only_to_an_approved_organisation_and_the_answer_never_tel
     assert {answer.status_code for answer in answers} == {303}
     assert {answer.headers["Location"] for answer in answers} == {"/nowy-link/wyslany"}
     assert len(mailed_profile_links(app)) == 1  # the private person and the unknown address get nothing
+    with app.app_context():  # the welcome e-mail of an organisation offers the profile at once
+        welcomes = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "signature_approved_to_signer").order_by(OutboxMessage.id)
+        ).all()
+    assert [("/profil-organizacji/" in mail.body_text, mail.recipient) for mail in welcomes] == [
+        (True, ORGANISATION_EMAIL), (False, VALID_PERSON["email"])
+    ]
+    welcome_link = re.search(r"http://koalicja\.test(/profil-organizacji/\S+)", welcomes[0].body_text).group(1)
+    assert "Profil organizacji: Stowarzyszenie Sąsiedzi z Zabłocia" in client.get(welcome_link).get_data(as_text=True)
     assert client.get("/profil-organizacji/zepsuty").status_code == 400
 
 
