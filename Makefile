@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test translations messages browser postgresql redis nginx java fonts wrk screenshots bench scan clean mutation
+.PHONY: run test install install-test translations messages browser postgresql redis nginx java fonts pdf wrk screenshots bench scan clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ messages: | $(VENV)/.installed
 		--project Koalicja --version 0.1.0 --copyright-holder Koalicja --msgid-bugs-address '' --output-file $(TRANSLATIONS)/messages.pot .
 	$(PYBABEL) update --input-file $(TRANSLATIONS)/messages.pot --output-dir $(TRANSLATIONS) --no-wrap --ignore-obsolete
 
-run: install
+run: install pdf
 	$(DEV_ENV) $(FLASK) init-db
 	$(DEV_ENV) $(FLASK) seed-demo
 	@echo "Strona: http://127.0.0.1:5000  (e-maile trafiają do instance/outbox/ i na konsolę)"
@@ -85,8 +85,19 @@ java:
 	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; \
 	else echo "Brak Javy: zainstaluj pakiet 'default-jre-headless' (sudo apt-get install default-jre-headless), inaczej strony nie zostaną sprawdzone walidatorem HTML."; fi
 
+# Debian's Pango and HarfBuzz for WeasyPrint (the PDF printouts: attendance lists, badges, the funder's
+# report), DejaVu Sans for their Polish letters, and poppler-utils (pdftotext) for the tests that read
+# them back; installed with apt when we are root. Without them the app runs and the PDFs answer 503.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+pdf:
+	@if dpkg-query -W -f='$${db:Status-Status}\n' $(PDF_PACKAGES) 2>/dev/null | grep -qvx installed; then missing=1; \
+	elif [ "$$(dpkg-query -W $(PDF_PACKAGES) 2>/dev/null | wc -l)" -lt 5 ]; then missing=1; else missing=0; fi; \
+	if [ "$$missing" = "0" ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; \
+	else echo "Brak bibliotek do plików PDF: zainstaluj pakiety $(PDF_PACKAGES) (sudo apt-get install ...), inaczej wydruki PDF odpowiedzą 503, a ich testy zostaną pominięte."; fi
+
 # One pytest worker per core (pytest-xdist); each starts its own PostgreSQL and SMTP server.
-test: install-test browser postgresql redis nginx java fonts
+test: install-test browser postgresql redis nginx java fonts pdf
 	$(BIN)/python -m pytest -q -n auto
 
 # Mutation testing (not part of `make test`): mutmut ([tool.mutmut] in pyproject.toml) works in

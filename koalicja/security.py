@@ -126,8 +126,10 @@ def init_app(app):
 
 # Coordinators' pages: personal data, never kept by a browser or a proxy.
 PANEL_BLUEPRINTS = frozenset(
-    {"panel", "events_panel", "signatures_panel", "privacy", "admin", "coalitions_panel", "declarations_panel", "announcements",
-     "profiles_panel"}
+    {
+        "panel", "events_panel", "signatures_panel", "privacy", "admin", "coalitions_panel", "declarations_panel",
+        "announcements", "events_print", "reports", "profiles_panel",
+    }
 )
 _TOKEN_PAGES = {
     "signatures.confirm", "signatures.withdraw", "events.confirm", "events.cancel", "events.confirmed",

@@ -12,7 +12,7 @@ PACKAGE = Path(koalicja.__file__).parent
 FLOORS = [
     # Helpers every feature uses, which know no feature.
     {"config", "extensions", "text", "timeutil", "tokens", "links", "exports", "forms", "uploads", "proxies",
-     "paging", "htmx", "locking", "security", "i18n", "serving", "mail", "backup"},
+     "paging", "htmx", "locking", "security", "i18n", "serving", "mail", "backup", "printing"},
     # Coalitions and their texts as data, and who may act for them (access, audit).
     {"coalitions", "coordinators"},
     # Membership: signing, confirming, deciding, withdrawing.

@@ -38,6 +38,8 @@ class Coalition(db.Model):
     # The sites allowed to show this coalition's widgets in a frame (koalicja/reach/), one
     # origin a line as koalicja.security.frame_origins keeps them; none: only this site.
     embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The funder's logo, printed beside funding_notice on the PDFs (attendance lists, the report).
+    funder_logo: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     declarations: Mapped[list["Declaration"]] = relationship(

@@ -68,14 +68,15 @@ def current_path(path):
     return f"/{slug}{slash}{rest}" if slug else None
 
 
-def store_logo(upload):
-    """Keep an uploaded logo under LOGO_FOLDER with a random name; only PNG, JPEG or WebP by content."""
+def store_logo(upload, field="logo"):
+    """Keep an uploaded logo under LOGO_FOLDER with a random name; only PNG, JPEG or WebP by content.
+    `field` names the form field an error belongs to (the coalition's logo or the funder's)."""
     try:
         kind = upload_type(upload, LOGO_TYPES, LOGO_MAX_BYTES)
     except UploadRefused as refused:
         if refused.reason == "too_big":
-            raise SettingsError("logo", _l("Plik jest za duży: logo może mieć najwyżej 1 MB.")) from None
-        raise SettingsError("logo", _l("To nie jest obraz PNG, JPEG ani WebP. Wybierz inny plik.")) from None
+            raise SettingsError(field, _l("Plik jest za duży: logo może mieć najwyżej 1 MB.")) from None
+        raise SettingsError(field, _l("To nie jest obraz PNG, JPEG ani WebP. Wybierz inny plik.")) from None
     return store_upload(upload, current_app.config["LOGO_FOLDER"], LOGO_TYPES[kind])
 
 
@@ -87,7 +88,7 @@ def allowed_frame_origins(text):
         raise SettingsError("embed_origins", str(refused)) from None
 
 
-def save_coalition(coalition, data, logo_upload=None, by=None):
+def save_coalition(coalition, data, logo_upload=None, by=None, funder_logo_upload=None):
     """Create or change a coalition; a new one also gets an empty declaration to write.
 
     Raises SettingsError (nothing saved) when the address is taken, the logo is not an image
@@ -108,6 +109,8 @@ def save_coalition(coalition, data, logo_upload=None, by=None):
         setattr(coalition, name, data.get(name) or "")
     if logo_upload:
         coalition.logo = store_logo(logo_upload)
+    if funder_logo_upload:
+        coalition.funder_logo = store_logo(funder_logo_upload, "funder_logo")
     if is_new:
         db.session.add(coalition)
         # No text yet (a title would publish an empty version 1 that people could sign):

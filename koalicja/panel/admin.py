@@ -45,7 +45,10 @@ def _coalition_form(coalition):
     if form.validate_on_submit():
         data = {name: form[name].data for name in COALITION_FIELDS} | {"slug": form.slug.data}
         try:
-            save_coalition(coalition, data, logo_upload=form.logo.data or None, by=current_user)
+            save_coalition(
+                coalition, data, logo_upload=form.logo.data or None, by=current_user,
+                funder_logo_upload=form.funder_logo.data or None,
+            )
         except SettingsError as error:
             db.session.rollback()
             form[error.field].errors.append(str(error))

@@ -104,6 +104,10 @@ class CoalitionForm(Form):
         _l("Logo (PNG, JPEG lub WebP, do 1 MB; nieobowiązkowo)"),
         description=_l("Zostaw puste, aby zachować obecne logo."),
     )
+    funder_logo = FileField(
+        _l("Logo instytucji finansującej (PNG, JPEG lub WebP, do 1 MB; nieobowiązkowo)"),
+        description=_l("Drukujemy je obok informacji o finansowaniu na listach obecności i w sprawozdaniu."),
+    )
     embed_origins = TextAreaField(
         _l("Strony, które mogą pokazywać widżety koalicji"),
         description=_l(
