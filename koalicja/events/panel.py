@@ -332,7 +332,7 @@ def check_in(event_id):
     code = request.args.get("kod", "")[:100]
     query = request.args.get("q", "")[:100] or code  # a scanned code stands in the search box
     scanned = registration_by_code(event, code) if code else None
-    candidates = check_in_candidates(event, query) if query and not scanned else []
+    candidates = check_in_candidates(event, query) if query and not code else []
     return render_page_or_fragment(
         "events/panel/check_in.html",
         "events/panel/_check_in_results.html",
