@@ -81,6 +81,7 @@ class AuditAction(StrEnum):
     EXPORT = "export"  # personal data taken out of the app (CSV/JSON)
     CONFIRMATION_LINK = "confirmation_link"  # a coordinator sent a signer's confirmation link again
     EMAIL_CORRECTION = "email_correction"  # a coordinator corrected a mistyped address
+    UNDO = "undo"  # a coordinator took back their own decision on a waiting entry a moment after
 
 
 AUDIT_ACTION_LABELS = {
@@ -100,6 +101,7 @@ AUDIT_ACTION_LABELS = {
     AuditAction.EXPORT: _l("Eksport danych"),
     AuditAction.CONFIRMATION_LINK: _l("Ponowny link do potwierdzenia"),
     AuditAction.EMAIL_CORRECTION: _l("Poprawa adresu e-mail"),
+    AuditAction.UNDO: _l("Cofnięcie decyzji"),
 }
 
 

@@ -29,6 +29,8 @@ from ..signatures.operations import (
     decide_signature,
     decide_signatures,
     same_organisation_signatures,
+    undo_decision,
+    undoable_decisions,
 )
 from ..text import escape_like, search_key
 from ..tokens import TokenExpired, TokenInvalid
@@ -182,6 +184,7 @@ def queue():
         signatures=signatures,
         attended=attended_events((s.email_key for s in signatures), coalition_ids_condition(Event.coalition_id)),
         same_organisation=same_organisation_signatures(signatures),
+        undoable=undoable_decisions(signatures, current_user),
         status=status,
         query=query,
         page=listing.page,
@@ -227,6 +230,37 @@ def decide(signature_id):
         message = refused.message  # names what happened: withdrawn, approved a moment ago …
         if isinstance(refused, EntryGone):
             signature = None
+    announcement = None
+    if message is None and decision == Decision.APPROVE:
+        announcement = _("Zatwierdzono: %(name)s.", name=signature.display_name)
+    elif message is None:
+        announcement = _("Odrzucono: %(name)s.", name=signature.display_name)
+    return _decided_row(signature_id, signature, message, announcement)
+
+
+@bp.post("/podpisy/<int:signature_id>/cofnij")
+@login_required
+def undo(signature_id):
+    """"Cofnij" under a decision the coordinator made a moment ago: the entry waits again."""
+    signature = db.get_or_404(Signature, signature_id)
+    require_coalition(signature.declaration.coalition_id)
+    try:
+        undone = undo_decision(signature, current_user)
+    except SignatureNoLongerApplies as refused:
+        signature = None if isinstance(refused, EntryGone) else db.session.get(Signature, signature_id)
+        return _decided_row(signature_id, signature, refused.message, None)
+    announcement = _("Decyzja cofnięta: %(name)s znowu czeka na decyzję.", name=undone.signature.display_name)
+    if undone.mail_already_sent:
+        announcement += " " + _("E-mail z powitaniem został już wysłany i tego nie da się cofnąć.")
+    return _decided_row(signature_id, undone.signature, None, announcement)
+
+
+def _decided_row(signature_id, signature, message, announcement):
+    """The row after a decision or its undo, for htmx; else back to the queue with the message.
+
+    The row's status takes the focus (not a button: a second Enter must not decide again), and
+    `announcement` goes to the queue's live region (the row itself is new to screen readers).
+    A refusal is the row's alert instead."""
     if wants_fragment():
         if signature is None:  # deleted by another coordinator: the row says so and goes
             return add_trigger(make_response(render_template(
@@ -236,14 +270,18 @@ def decide(signature_id):
             "panel/_queue_row.html",
             signature=signature,
             row_message=message,
+            announcement=announcement,
             attended=attended_events([signature.email_key], coalition_ids_condition(Event.coalition_id)),
             same_organisation=same_organisation_signatures([signature]),
-            swapped=True,  # focus stays in the row: its remaining button takes it
+            undoable=undoable_decisions([signature], current_user),
+            swapped=True,
             show_coalition=len(coalitions_served()) > 1,
         )
         return add_trigger(make_response(row), "queueChanged")
     if message:
         flash(message, "error")
+    elif announcement:
+        flash(announcement, "success")
     return see_other(request.referrer if _is_queue_url(request.referrer) else url_for("panel.queue"))
 
 

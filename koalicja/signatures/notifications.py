@@ -45,6 +45,7 @@ def _send(signature, subject, template, **context):
             signature.email,
             subject(coalition),
             template,
+            to_name=signature.full_name,
             about=mail_about(signature),
             signature=signature,
             coalition=coalition,
@@ -72,11 +73,15 @@ def notify_already_signed(signature):
     )
 
 
+# The welcome an approval sends; undoing the approval drops it if it has not left yet.
+APPROVED_TEMPLATE = "signature_approved_to_signer"
+
+
 def notify_signature_approved(signature):
     _send(
         signature,
         lambda coalition: _("Witamy w gronie sojuszników: %(coalition)s", coalition=coalition.name),
-        "signature_approved_to_signer",
+        APPROVED_TEMPLATE,
     )
 
 

@@ -18,12 +18,12 @@ from enum import StrEnum
 from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, false, literal, or_, select
+from sqlalchemy import String, cast, false, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..coalitions.models import Endorsement, EndorsementMethod
 from ..coordinators.access import declaration_ids_condition
-from ..coordinators.audit import AuditAction, record
+from ..coordinators.audit import AuditAction, AuditEntry, record
 from ..extensions import db
 from ..locking import NoLongerApplies, lock, lock_all, lock_where, refuse
 from ..mail.addresses import mailbox_key
@@ -32,6 +32,7 @@ from ..timeutil import utcnow
 from ..tokens import TokenInvalid, read_token
 from .models import Signature, SignatureOrigin, SignatureStatus, SignerKind
 from .notifications import (
+    APPROVED_TEMPLATE,
     CONFIRM_PURPOSE,
     MAIL_ABOUT_PREFIX,
     WITHDRAW_PURPOSE,
@@ -451,6 +452,119 @@ def decide_signatures(signature_ids, decision, coordinator, seen=None):
     else:
         db.session.rollback()
     return BulkDecision(decided, {reason: skipped[reason] for reason in SKIP_REASONS if reason in skipped}, dict(sorted(coalitions.items())))
+
+
+# ---- undoing a decision -------------------------------------------------------------------
+
+# How long the coordinator who approved or rejected a waiting entry may take it back (a
+# decision by a wrong key press), as long as nothing else happened to the entry since.
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+class DecisionNotUndoable(SignatureNoLongerApplies):
+    message = _l(
+        "Tej decyzji nie można już cofnąć: minęło 10 minut albo od decyzji coś się w tym wpisie zmieniło. "
+        "Wpis pokazuje, jaki jest teraz."
+    )
+
+
+@dataclass
+class UndoneDecision:
+    signature: Signature
+    # The approval's welcome e-mail had already left the outbox: it cannot be taken back.
+    mail_already_sent: bool
+
+
+def _newest_audit_entries(signature_ids):
+    """The newest audit entry about each of these entries, by entry id (one query)."""
+    newest = (
+        select(func.max(AuditEntry.id))
+        .where(AuditEntry.subject_type == Signature.__tablename__, AuditEntry.subject_id.in_(signature_ids))
+        .group_by(AuditEntry.subject_id)
+    )
+    return {entry.subject_id: entry for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.id.in_(newest)))}
+
+
+def _undoable(signature, newest_entry, coordinator, now):
+    """The entry's last recorded action is `coordinator`'s decision on it while it waited, less
+    than UNDO_WINDOW ago, and the entry is still as that decision left it."""
+    return (
+        signature.decided_by_id == coordinator.id
+        and signature.decided_at is not None
+        and signature.decided_at > now - UNDO_WINDOW
+        and newest_entry is not None
+        and newest_entry.action in (AuditAction.APPROVE, AuditAction.REJECT)
+        and newest_entry.coordinator_id == coordinator.id
+        and newest_entry.details.get("status") == [SignatureStatus.CONFIRMED, signature.status]
+    )
+
+
+def undoable_decisions(signatures, coordinator, now=None):
+    """Ids of the entries among `signatures` whose decision `coordinator` may still undo."""
+    now = now or utcnow()
+    recent = [
+        s for s in signatures if s.decided_by_id == coordinator.id and s.decided_at and s.decided_at > now - UNDO_WINDOW
+    ]
+    if not recent:
+        return set()
+    newest = _newest_audit_entries([s.id for s in recent])
+    return {s.id for s in recent if _undoable(s, newest.get(s.id), coordinator, now)}
+
+
+def _drop_pending_welcome(signature):
+    """Drop the approval's welcome if it still waits in the outbox and no sender has taken it;
+    True when it was dropped."""
+    from ..mail.models import OutboxMessage, OutboxStatus
+
+    dropped = db.session.execute(
+        db.delete(OutboxMessage).where(
+            OutboxMessage.about == mail_about(signature),
+            OutboxMessage.template == APPROVED_TEMPLATE,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.claimed_by == "",
+        )
+    )
+    return dropped.rowcount > 0
+
+
+def undo_decision(signature, coordinator, now=None):
+    """Return an entry that `coordinator` approved or rejected a moment ago to the waiting
+    entries (`signature`: the row or its id).
+
+    Refused (DecisionNotUndoable, AlreadyWithdrawn, EntryGone) when, read under the lock, the
+    decision is older than UNDO_WINDOW, was somebody else's, or anything happened to the entry
+    since (another decision, a correction, a withdrawal). An approval's welcome e-mail still
+    in the outbox is dropped; one that already went is reported in the result.
+    """
+    now = now or utcnow()
+    signature = lock(Signature, getattr(signature, "id", signature))
+    if signature is None:
+        refuse(EntryGone())
+    if signature.status == SignatureStatus.WITHDRAWN:
+        refuse(AlreadyWithdrawn())
+    if not _undoable(signature, _newest_audit_entries([signature.id]).get(signature.id), coordinator, now):
+        refuse(DecisionNotUndoable())
+    undone = signature.status
+    mail_already_sent = False
+    if undone == SignatureStatus.APPROVED and signature.approved_at == signature.decided_at:
+        # This was the entry's first approval, which queued the welcome.
+        if _drop_pending_welcome(signature):
+            signature.approved_at = None  # a later approval sends the welcome again
+        else:
+            mail_already_sent = True  # kept: a later approval does not welcome them twice
+    signature.status = SignatureStatus.CONFIRMED
+    signature.decided_at = signature.decided_by_id = None
+    refresh_listing(signature)
+    record(
+        AuditAction.UNDO,
+        signature.audit_name,
+        coalition_id=signature.declaration.coalition_id,
+        subject=signature,
+        details={"status": [undone, signature.status]} | ({"mail": "already_sent"} if mail_already_sent else {}),
+        coordinator=coordinator,
+    )
+    db.session.commit()
+    return UndoneDecision(signature, mail_already_sent)
 
 
 # ---- withdrawal (RODO art. 7(3) and 17) --------------------------------------------------
