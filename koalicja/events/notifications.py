@@ -123,7 +123,8 @@ def _qr_png(registration):
 
 def ticket_qr_svg(registration):
     """The ticket's QR code as inline SVG markup for the ticket page."""
-    return _ticket_qr(registration).svg_inline(scale=6, border=QR_BORDER, title=registration.code)
+    # A white quiet zone whatever the page behind it (a transparent one vanishes on a dark background).
+    return _ticket_qr(registration).svg_inline(scale=6, border=QR_BORDER, light="#fff", title=registration.code)
 
 
 def notify_registration_confirmed(registration):
