@@ -457,6 +457,9 @@ def page_plan(base, gala_id):
         ("Declaration text", f"/{slug}/deklaracja/wersja-1"),
         ("Printable page", f"/{slug}/deklaracja/druk"),
         ("Privacy notice", f"/{slug}/prywatnosc"),
+        # Read by other sites (koalicja/reach/): the live count and the allies widget in their frames.
+        ("Count JSON", f"/{slug}/count.json"),
+        ("Embedded allies list", f"/{slug}/osadz/sojusznicy"),
     ]
     forms = [
         ("Sign form", f"/{slug}/podpisz"),

@@ -106,6 +106,8 @@ def seed_demo():
         contact_persons="**Koordynatorka Demo**, tel. 500 000 000, kontakt@example.org",
         brand_colour="#1d5c4d",
         logo=_demo_logo(),
+        # A member's site that shows the allies list and the counter in a frame (koalicja/reach/).
+        embed_origins="https://sasiedztwa.example.org",
     )
     # Version 1 was signed by the first allies; version 2 is what people sign today.
     declaration = Declaration(coalition=coalition, title="Deklaracja współpracy", body=DEMO_FIRST_VERSION)

@@ -146,6 +146,23 @@ def test_htmx_fragments_and_languages_are_cached_apart(stack):
     assert '<html lang="uk"' in ukrainian.text
 
 
+def test_cached_widgets_keep_their_own_coalitions_frame_ancestors(stack):
+    """nginx keeps the app's headers with each page: a widget served from its cache still names
+    exactly the sites its own coalition allows (the demo's neighbourhood coalition allows one,
+    the reintegration coalition none), and every other page still refuses to be framed."""
+    allowed = {f"/{DEMO_SLUG}/osadz/licznik": "frame-ancestors 'self' https://sasiedztwa.example.org",
+               "/reintegracja-krakow/osadz/licznik": "frame-ancestors 'self'",
+               f"/{DEMO_SLUG}/": "frame-ancestors 'none'"}
+    for path, ancestors in allowed.items():
+        first, second = _get_twice(stack.url, path)
+        assert _cache_status(second) == "HIT", (path, dict(second.headers))
+        for response in (first, second):
+            assert ancestors in response.headers["Content-Security-Policy"], (path, response.headers["Content-Security-Policy"])
+            assert response.headers.get("X-Frame-Options") == (None if "osadz" in path else "DENY")
+    first, second = _get_twice(stack.url, f"/{DEMO_SLUG}/count.json")
+    assert _cache_status(second) == "HIT" and second.headers["Access-Control-Allow-Origin"] == "*"
+
+
 def test_a_form_page_is_never_served_from_the_cache(stack):
     visitor = Visitor(stack.url)  # keeps its session cookie, as a browser does
     answers = [visitor.get(SIGN_FORM) for _ in range(3)] + [Visitor(stack.url).get(SIGN_FORM) for _ in range(2)]
