@@ -62,6 +62,7 @@ def create_app(test_config=None):
     from .panel.people import bp as people_bp
     from .panel.views import bp as panel_bp
     from .privacy.views import bp as privacy_bp
+    from .reports.views import bp as reports_bp
     from .reach.views import bp as reach_bp
     from .signatures.panel import bp as signatures_panel_bp
     from .signatures.views import bp as signatures_bp
@@ -74,6 +75,7 @@ def create_app(test_config=None):
     app.register_blueprint(admin_bp)
     app.register_blueprint(events_panel_bp)
     app.register_blueprint(events_print_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(signatures_panel_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(privacy_bp)

@@ -86,13 +86,26 @@ def _xlsx_cell(sheet, column, value):
 def xlsx_document(table):
     """A workbook of one sheet with typed cells: text stays text (leading zeros kept, formulas
     never run), numbers are numbers, times are real dates in Polish time."""
+    return xlsx_workbook([table])
+
+
+def xlsx_workbook(tables):
+    """A workbook with one sheet per table (named by its title), typed as in xlsx_document."""
     # Imported here: openpyxl is needed only for these downloads, not in every worker.
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = (table.title or "Arkusz")[:31]  # Excel's limit for a sheet name
+    workbook.remove(workbook.active)
+    for table in tables:
+        _xlsx_sheet(workbook.create_sheet((table.title or "Arkusz")[:31]), table)  # 31: Excel's limit for a sheet name
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_sheet(sheet, table):
+    from openpyxl.styles import Font
+
     sheet.append([str(column.label) for column in table.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -103,9 +116,6 @@ def xlsx_document(table):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = (
             20 if column.kind == Kind.MOMENT else max(12, min(40, len(str(column.label)) + 2))
         )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 SPREADSHEET_FORMATS = {

@@ -25,8 +25,8 @@ FLOORS = [
     {"events", "announcements", "privacy", "sharing"},
     # Beyond the app: widgets for other sites, the read API and the feeds, built on those features.
     {"reach"},
-    # The coordinators' screens.
-    {"panel"},
+    # The coordinators' screens, and the funder's report over every feature.
+    {"panel", "reports"},
     # Putting it together: the app factory, its commands, demo data, the model registry, gunicorn.
     {"__init__", "models", "cli", "demo", "gunicorn_conf", "migrations"},
 ]

@@ -1,0 +1,1 @@
+"""The funder's report (Sprawozdanie): a coalition's allies, events and announcements over a period."""
