@@ -23,6 +23,7 @@ from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEM
 from koalicja.extensions import db
 
 from ..conftest import csrf_token_from
+from .accessibility import assert_accessible
 
 FALLBACK_HEIGHT = "600"  # the allies widget's snippet, before the frame reports its height
 
@@ -98,3 +99,16 @@ def test_the_widget_shows_on_an_allowed_site_only_and_signing_opens_a_new_tab(ap
             page.goto(refused)
         assert failed.value.failure == "net::ERR_BLOCKED_BY_RESPONSE"
         assert "Sojusznicy" not in page.frames[1].content()
+
+        # Each widget on its own, and the panel page with its live previews: WCAG 2.1 A/AA (axe).
+        for widget_path in ("osadz/sojusznicy", "osadz/licznik", "osadz/wydarzenia"):
+            page.goto(f"{live_server}/{DEMO_SLUG}/{widget_path}")
+            assert_accessible(page, f"widget {widget_path}")
+        page.goto(f"{live_server}/panel/logowanie")
+        page.locator("#email").fill(DEMO_COORDINATOR_EMAIL)
+        page.locator("#password").fill(DEMO_COORDINATOR_PASSWORD)
+        page.locator("#submit").click()
+        page.wait_for_url("**/panel/**")
+        page.goto(f"{live_server}/panel/koalicje/{DEMO_SLUG}/osadz")
+        page.frame_locator("iframe.embed-preview").first.locator("#embed").wait_for()
+        assert_accessible(page, "panel: Osadź na swojej stronie")
