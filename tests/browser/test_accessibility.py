@@ -129,6 +129,14 @@ def site(tmp_path_factory):
         db.engine.dispose()
 
 
+def log_in_as_coordinator(page, site):
+    page.goto(site.base_url + "/panel/logowanie")
+    page.locator("#email").fill(DEMO_COORDINATOR_EMAIL)
+    page.locator("#password").fill(DEMO_COORDINATOR_PASSWORD)
+    page.locator("#submit").click()
+    page.wait_for_url("**/panel/podpisy")
+
+
 @pytest.fixture(scope="module")
 def tabs(browser, site):
     """One tab per (role, language, device), opened on first use and kept for the module."""
@@ -143,11 +151,7 @@ def tabs(browser, site):
             contexts.append(context)
             page = context.new_page()
             if role == "coordinator":
-                page.goto(site.base_url + "/panel/logowanie")
-                page.locator("#email").fill(DEMO_COORDINATOR_EMAIL)
-                page.locator("#password").fill(DEMO_COORDINATOR_PASSWORD)
-                page.locator("#submit").click()
-                page.wait_for_url("**/panel/podpisy")
+                log_in_as_coordinator(page, site)
             opened[key] = page
         return opened[key]
 
@@ -424,6 +428,32 @@ def test_pages_reflow_at_200_percent_zoom(tabs, site, role, language):
     assert not problems, "\n".join(problems)
 
 
+# WCAG 1.4.12: what a reader's own style sheet may set, and the page must survive.
+TEXT_SPACING = (
+    "* { line-height: 1.5 !important; letter-spacing: 0.12em !important; word-spacing: 0.16em !important; }"
+    " p { margin-bottom: 2em !important; }"
+)
+
+
+def test_320_px_with_text_spacing_nothing_scrolls_sideways(make_context, site):
+    """Long e-mail addresses and links wrap; the queue's status tabs wrap onto more lines."""
+    # The spacing comes as an injected style sheet, like a reader's own, past the page's CSP.
+    page = make_context(viewport={"width": 320, "height": 640}, bypass_csp=True).new_page()
+    log_in_as_coordinator(page, site)
+    problems = []
+    for path in (HOME, "/reintegracja-krakow/", "/partnerstwo-zielony-brzeg/", SIGN, "/panel/podpisy"):
+        page.goto(site.base_url + path)
+        if path == SIGN:
+            page.locator("#kind-1").check()  # the organisation's questions
+        page.add_style_tag(content=TEXT_SPACING)
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        if width > 320:
+            problems.append(f"{path}: {width} px wide: {page.evaluate(OVERFLOW_SCRIPT)['out']}")
+    tabs = page.locator(".tabs")
+    assert tabs.evaluate("tabs => tabs.scrollWidth <= tabs.clientWidth"), "the status tabs hide some of themselves"
+    assert not problems, "\n".join(problems)
+
+
 # ---- keyboard ----------------------------------------------------------------------------
 
 FOCUS_SCRIPT = """() => {
@@ -508,6 +538,7 @@ def test_errors_are_announced_and_focus_goes_to_the_summary(make_context, site):
     summary = page.locator(".error-summary")
     expect(summary).to_have_attribute("role", "alert")
     expect(summary).to_be_focused()
+    expect(page.locator("[role=alert]")).to_have_count(1)  # announced once: the fields' errors are read with them
     for field_id in ("full_name", "email", "accept_declaration", "accept_privacy"):
         control = page.locator(f"#{field_id}")
         expect(control).to_have_attribute("aria-invalid", "true")
@@ -518,6 +549,50 @@ def test_errors_are_announced_and_focus_goes_to_the_summary(make_context, site):
     expect(summary.get_by_role("link").first).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#full_name")).to_be_focused()
+    # On a small screen the field reached from the summary comes with its label in view.
+    page.set_viewport_size({"width": 320, "height": 480})
+    summary.get_by_role("link").nth(1).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#email")).to_be_focused()
+    assert page.locator("label[for=email]").bounding_box()["y"] >= 0, "the label of the field is scrolled out of view"
+
+
+def test_a_decision_by_keyboard_is_announced_leaves_focus_on_the_row_and_can_be_undone(tabs, site):
+    """Enter on "Zatwierdź", then Enter again: the second press meets the row's status, not "Odrzuć"."""
+    page = tabs("coordinator")
+    page.goto(site.base_url + "/panel/podpisy")
+    announcement = page.locator("#queue-announcement")
+    expect(announcement).to_have_attribute("role", "status")
+    expect(announcement).to_be_empty()
+    row_id = page.locator("tbody tr").first.get_attribute("id")
+    row = page.locator(f"#{row_id}")
+    status = row.locator(".status")
+    posts = []
+    page.on("request", lambda request: posts.append(urlsplit(request.url).path) if request.method == "POST" else None)
+
+    tab_to(page, row_id.replace("signature-", "select-"))
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if focused(page)["text"] == "Zatwierdź":
+            break
+    with page.expect_response(re.compile(r"/decyzja$")):
+        page.keyboard.press("Enter")
+    expect(status).to_have_text("Zatwierdzony")
+    expect(status).to_be_focused()
+    expect(announcement).to_contain_text("Zatwierdzono:")
+    page.keyboard.press("Enter")
+
+    page.keyboard.press("Tab")
+    expect(row.get_by_role("button", name=re.compile("^Cofnij"))).to_be_focused()
+    with page.expect_response(re.compile(r"/cofnij$")):
+        page.keyboard.press("Enter")
+    expect(status).to_have_text("Czeka na decyzję")
+    expect(status).to_be_focused()
+    expect(announcement).to_contain_text("Decyzja cofnięta:")
+    expect(row.get_by_role("button", name=re.compile("^Cofnij"))).to_have_count(0)
+    number = row_id.removeprefix("signature-")
+    assert posts == [f"/panel/podpisy/{number}/decyzja", f"/panel/podpisy/{number}/cofnij"]
+    assert_accessible(page, "queue: a decision undone")
 
 
 def test_check_in_by_keyboard_keeps_focus_on_the_card(tabs, site):
