@@ -69,6 +69,21 @@ def queue(page, base_url):
     page.locator("table.queue").wait_for()
 
 
+def search_across_tabs(page, base_url):
+    """"Łukasik" typed in the tab of entries waiting for a decision: the hits are in another tab."""
+    log_in(page, base_url)
+    page.goto(f"{base_url}/panel/podpisy?q=LUKASIK")
+    page.locator(".search-elsewhere").wait_for()
+
+
+def person_card(page, base_url):
+    """Zofia Łukasik's card, opened from her entry in the search."""
+    log_in(page, base_url)
+    page.goto(f"{base_url}/panel/podpisy?stan=approved&q=łukasik")
+    page.get_by_role("link", name="Karta osoby").first.click()
+    page.wait_for_url("**/panel/osoby/*")
+
+
 GALA_PATH = f"/{DEMO_SLUG}/wydarzenia/gala-sojusznikow-sasiedztw"
 
 
@@ -148,6 +163,8 @@ SHOTS = {
     "panel-paper-signature": panel_page(f"/panel/koalicje/{DEMO_SLUG}/podpis-papierowy"),
     "panel-announcements": panel_page(f"/panel/koalicje/{DEMO_SLUG}/komunikaty"),
     "queue-duplicate-organisation": panel_page("/panel/podpisy?koalicja=reintegracja-krakow"),
+    "queue-search-across-tabs": search_across_tabs,
+    "person-card": person_card,
 }
 
 
