@@ -6,9 +6,13 @@ Builds the app on a throw-away SQLite database, seeds the demo, serves it on loo
 saves full-page PNGs named `<page>-<device>.png`. Needs Debian's chromium (`make browser`).
 """
 import argparse
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from sqlalchemy import select
 
 from koalicja import create_app
 from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG, seed_demo
@@ -165,7 +169,44 @@ SHOTS = {
     "queue-duplicate-organisation": panel_page("/panel/podpisy?koalicja=reintegracja-krakow"),
     "queue-search-across-tabs": search_across_tabs,
     "person-card": person_card,
+    "panel-funder-report": panel_page(f"/panel/koalicje/{DEMO_SLUG}/sprawozdanie"),
 }
+
+DEMO_EVENT_SLUG = "gala-sojusznikow-sasiedztw"
+# The first page of each printout (WeasyPrint), rendered to PNG by poppler's pdftoppm.
+PDF_SHOTS = {
+    "attendance-list-pdf": "/panel/wydarzenia/{event_id}/lista-obecnosci.pdf",
+    "badges-pdf": "/panel/wydarzenia/{event_id}/identyfikatory.pdf",
+    "funder-report-pdf": f"/panel/koalicje/{DEMO_SLUG}/sprawozdanie.pdf",
+}
+
+
+def pdf_first_pages(app, out_dir):
+    """PNGs of the printouts' first pages, fetched as the demo coordinator (`make pdf` needed)."""
+    from koalicja.events.models import Event
+    from koalicja.printing import pdf_available
+
+    from .conftest import csrf_token_from
+
+    if not pdf_available() or shutil.which("pdftoppm") is None:
+        print("Bez zrzutów PDF: brak WeasyPrint lub pdftoppm (make pdf).", file=sys.stderr)
+        return []
+    with app.app_context():
+        event_id = db.session.scalar(select(Event.id).where(Event.slug == DEMO_EVENT_SLUG))
+    client = app.test_client()
+    token = csrf_token_from(client.get("/panel/logowanie"))
+    login = {"email": DEMO_COORDINATOR_EMAIL, "password": DEMO_COORDINATOR_PASSWORD, "csrf_token": token}
+    client.post("/panel/logowanie", data=login)
+    saved = []
+    with tempfile.TemporaryDirectory(prefix="koalicja-pdf-") as folder:
+        for name, path in PDF_SHOTS.items():
+            pdf = Path(folder) / f"{name}.pdf"
+            pdf.write_bytes(client.get(path.format(event_id=event_id)).data)
+            target = Path(out_dir) / name
+            first_page = ["-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile"]
+            subprocess.run(["pdftoppm", *first_page, str(pdf), str(target)], check=True)
+            saved.append(target.with_suffix(".png"))
+    return saved
 
 
 def take_screenshots(out_dir):
@@ -190,6 +231,7 @@ def take_screenshots(out_dir):
                         saved.append(path)
                     finally:
                         context.close()
+        saved += pdf_first_pages(app, out_dir)
         with app.app_context():
             db.engine.dispose()
     return saved

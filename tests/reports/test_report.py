@@ -163,7 +163,7 @@ def test_the_printable_report_carries_the_funding_line(app, client, auth, report
         assert "Finansowane przez Unię Europejską" in page and "Sprawozdanie: Koalicja na rzecz sąsiedztw" in page
     text = " ".join(" ".join(pages).split())
     assert "Okres: od 1 stycznia 2026 do 31 grudnia 2026" in text and "Zebranie w Podgórzu" in text
-    assert "Mieszkańcy i mieszkanki 3" in text and "Dołączyli w okresie: 7" in text
+    assert "Mieszkańcy i mieszkanki 3" in text and "Dołączyło w okresie: 7" in text
 
 
 def test_only_the_coalitions_coordinators_see_the_report(app, client, auth, coalition):
