@@ -722,10 +722,12 @@ def promote_now(registration, by, now=None):
         offered = registration is not None and registration.status == RegistrationStatus.OFFERED
         _refuse_registration(NotWaiting, registration, _l("Ta osoba ma już zaproponowane miejsce.") if offered else None)
     _refuse_if_event_cancelled(event, registration)
-    _expire_stale_holds(event, now)
+    expired = _expire_stale_holds(event, now)
     _refuse_unless_fits(event, registration.places, registration)
     _offer_place(registration, event, now)
     _audit_registration(registration, _l("zaproszone z listy oczekujących"), by)
+    if expired:  # more places came free than this person takes: the list moves up as usual
+        _promote_waiting(event, now)
     db.session.commit()
     return registration
 
