@@ -2,7 +2,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import StringField, TextAreaField
+from wtforms import TextAreaField, URLField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..forms import Form
@@ -53,11 +53,11 @@ class ProfileForm(Form):
         description=_l("PNG, JPEG lub WebP, najwyżej 2 MB. Bez nowego pliku zostaje dotychczasowe logo."),
         render_kw={"accept": "image/png,image/jpeg,image/webp"},
     )
-    website_url = StringField(
+    website_url = URLField(
         _l("Strona internetowa (nieobowiązkowe)"),
         description=_l("Np. https://nazwa-organizacji.pl"),
         filters=[with_scheme],
-        render_kw={"autocomplete": "url", "inputmode": "url"},
+        render_kw={"autocomplete": "url"},
         validators=[Optional(), Length(max=WEBSITE_MAX, message=_l("Wpisz najwyżej %(max)d znaków.")), website_address],
     )
     description = TextAreaField(

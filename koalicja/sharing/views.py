@@ -50,6 +50,24 @@ def _render(coalition, language, path):
             older.unlink(missing_ok=True)
 
 
+def _image_bytes(coalition, language, version):
+    """The PNG (some 30 KB) from disk, drawn first when no request has drawn it yet. One drawing
+    per worker at a time; another worker's copy replaces it whole (os.replace), and a copy that a
+    newer version's drawing just deleted is drawn again."""
+    path = _image_path(coalition, language, version)
+    for _attempt in range(2):
+        if not path.is_file():
+            with _render_lock:
+                if not path.is_file():
+                    private_folder(path.parent)
+                    _render(coalition, language, path)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            continue
+    abort(503)
+
+
 @bp.get("/<slug>/obraz-<lang>-<int:version>.png")
 def share_image(slug, lang, version):
     """The image for this data version, drawn by the first request that asks for it and then
@@ -62,13 +80,7 @@ def share_image(slug, lang, version):
         abort(503)
     if version != current:
         return redirect(url_for("sharing.share_image", slug=coalition.slug, lang=lang, version=current), 302)
-    path = _image_path(coalition, lang, version)
-    if not path.is_file():
-        with _render_lock:  # one drawing per worker; another worker's copy replaces it whole (os.replace)
-            if not path.is_file():
-                private_folder(path.parent)
-                _render(coalition, lang, path)
-    response = current_app.response_class(path.read_bytes(), mimetype="image/png")  # some 30 KB
+    response = current_app.response_class(_image_bytes(coalition, lang, version), mimetype="image/png")
     response.add_etag()
     response.make_conditional(request)
     response.headers["Cache-Control"] = IMMUTABLE
