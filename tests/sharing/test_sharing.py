@@ -122,7 +122,7 @@ def test_sitemap_lists_every_public_page_and_no_page_that_is_never_indexed(clien
         assert page.status_code == 200 and "X-Robots-Tag" not in page.headers
 
 
-def test_robots_txt_keeps_crawlers_off_the_panel_and_one_time_links_and_names_the_sitemap(client, site):
+def test_robots_txt_keeps_crawlers_off_the_panel_and_one_time_links_and_names_the_sitemap(client):
     response = client.get("/robots.txt")
     assert response.mimetype == "text/plain"
     lines = response.get_data(as_text=True).splitlines()
