@@ -306,8 +306,9 @@ def reject_profile(profile_id, coordinator):
 def _forget_profiles(signature):
     """Withdrawn (or deleted by a coordinator): every version of the entry's profile goes in the
     same transaction, its files once that transaction is committed."""
-    files = db.session.scalars(select(OrganisationProfile.logo_file).where(OrganisationProfile.signature_id == signature.id)).all()
-    db.session.execute(delete(OrganisationProfile).where(OrganisationProfile.signature_id == signature.id))
+    of_entry = OrganisationProfile.signature_id == signature.id
+    files = db.session.scalars(select(OrganisationProfile.logo_file).where(of_entry)).all()
+    db.session.execute(delete(OrganisationProfile).where(of_entry))
     db.session.info.setdefault(_FILES_TO_DELETE, set()).update(name for name in files if name)
 
 

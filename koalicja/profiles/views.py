@@ -92,7 +92,8 @@ def edit(token):
             submit_profile(signature, form.website_url.data, form.description.data, logo=form.cleaned_logo)
         except EntryNotApproved:
             return _link_problem("not_approved", coalition)
-        flash(_("Dziękujemy! Profil czeka na zatwierdzenie przez koordynację koalicji. Pokaże się na liście po zatwierdzeniu."), "success")
+        flash(_("Dziękujemy! Profil czeka na zatwierdzenie przez koordynację koalicji. "
+                "Pokaże się na liście po zatwierdzeniu."), "success")
         return see_other(url_for("profiles.edit", token=token))
     status = 422 if request.method == "POST" else 200
     return render_template(

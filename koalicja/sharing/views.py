@@ -123,7 +123,8 @@ def _sitemap_entries():
         if coalition.open_for_signing and declaration is not None and declaration.current_version is not None:
             yield external_url("declarations.versions", slug=slug), None
             for version in (*declaration.text_versions, *declaration.annexes):
-                yield external_url("declarations.version", slug=slug, kind=version.kind, number=version.number), version.published_at
+                url = external_url("declarations.version", slug=slug, kind=version.kind, number=version.number)
+                yield url, version.published_at
         yield external_url("events.index", slug=slug), None
         for event in events:
             if event.coalition_id == coalition.id:

@@ -80,7 +80,8 @@ def decide(client, auth, profile_id, decision):
 
 def profiles(app):
     with app.app_context():
-        return [(p.id, p.status, p.logo_file) for p in db.session.scalars(select(OrganisationProfile).order_by(OrganisationProfile.id))]
+        rows = db.session.scalars(select(OrganisationProfile).order_by(OrganisationProfile.id))
+        return [(row.id, row.status, row.logo_file) for row in rows]
 
 
 def test_the_link_goes_only_to_an_approved_organisation_and_the_answer_never_tells(app, client, organisation):
@@ -158,12 +159,14 @@ def test_a_rejected_change_never_shows_and_its_logo_is_deleted(app, client, orga
 SVG_WITH_SCRIPT = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
 
 
+POLYGLOT = "zawiera oprócz obrazu inne dane"
 REFUSED_LOGOS = {
-    "HTML after a PNG": (image_bytes() + b"<html><script>alert(1)</script></html>", "logo.png", "zawiera oprócz obrazu inne dane"),
-    "ZIP after a PNG": (image_bytes(mode="RGB", colour=(1, 2, 3)) + b"PK\x03\x04" + b"\0" * 40, "logo.png", "zawiera oprócz obrazu inne dane"),
+    "HTML after a PNG": (image_bytes() + b"<html><script>alert(1)</script></html>", "logo.png", POLYGLOT),
+    "ZIP after a PNG": (image_bytes(mode="RGB", colour=(1, 2, 3)) + b"PK\x03\x04" + b"\0" * 40, "logo.png", POLYGLOT),
     "SVG with a script": (SVG_WITH_SCRIPT, "logo.svg", "Logo musi być obrazem PNG, JPEG lub WebP"),
     "SVG named .png": (SVG_WITH_SCRIPT, "logo.png", "Logo musi być obrazem PNG, JPEG lub WebP"),
-    "oversized": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 1300, "logo.png", "Plik ma 0,3 MB, a logo może mieć najwyżej 0,3 MB"),
+    "oversized": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 1300, "logo.png",
+                  "Plik ma 0,3 MB, a logo może mieć najwyżej 0,3 MB"),
     "decompression bomb": (image_bytes(size=(3000, 3000), mode="L", colour=0), "bomba.png", "Obraz ma 3000 × 3000 pikseli"),
     "cut short": (image_bytes()[:60], "ucięte.png", "Nie udało się odczytać tego obrazu"),
 }
@@ -202,12 +205,15 @@ def test_the_profile_and_its_logo_go_with_the_withdrawal(app, client, organisati
     auth.login()
     approved = profiles(app)[-1][0]
     decide(client, auth, approved, "zatwierdz")
-    logo_url = re.search(r'<img class="ally__logo" src="([^"]+)"', client.get("/sasiedztwa/sojusznicy").get_data(as_text=True)).group(1)
+    allies = client.get("/sasiedztwa/sojusznicy").get_data(as_text=True)
+    logo_url = re.search(r'<img class="ally__logo" src="([^"]+)"', allies).group(1)
     send_profile(client, link, logo=image_bytes(colour=(1, 1, 1, 255)))
     assert len(list((tmp_path / "logos").iterdir())) == 2
 
     with app.app_context():
-        body = db.session.scalars(select(OutboxMessage.body_text).where(OutboxMessage.template == "profile_link_to_signer")).first()
+        body = db.session.scalars(
+            select(OutboxMessage.body_text).where(OutboxMessage.template == "profile_link_to_signer")
+        ).first()
     withdraw = re.search(r"http://koalicja\.test(/wycofaj/\S+)", body).group(1)
     client.post(withdraw, data={"csrf_token": csrf_token_from(client.get(withdraw))})
 
