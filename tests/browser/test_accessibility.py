@@ -19,7 +19,7 @@ from sqlalchemy import select
 from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG, seed_demo
 from koalicja.events.models import Event, EventStatus, Registration
-from koalicja.events.notifications import cancel_url, confirmation_url
+from koalicja.events.notifications import cancel_url, confirmation_url, ticket_url
 from koalicja.extensions import db
 from koalicja.signatures.models import Signature
 from koalicja.signatures.notifications import confirmation_token, withdraw_url
@@ -103,6 +103,7 @@ def build_site(app, site):
         approved = db.session.scalar(select(Signature).where(Signature.full_name == "Zofia Łukasik"))
         gala = db.session.scalar(select(Event).where(Event.slug == "gala-sojusznikow-sasiedztw"))
         pending = db.session.scalar(select(Registration).where(Registration.code == "DEMO0002"))
+        confirmed = db.session.scalar(select(Registration).where(Registration.code == "DEMO0000"))
         site.paths.update(
             confirm="/potwierdz/" + confirmation_token(unconfirmed),
             link_used="/potwierdz/" + used_token,
@@ -110,6 +111,7 @@ def build_site(app, site):
             withdraw=_path(withdraw_url(approved)),
             event_confirm=_path(confirmation_url(pending)),
             event_cancel=_path(cancel_url(pending)),
+            event_ticket=_path(ticket_url(confirmed)),
         )
         db.session.commit()
         site.event_ids.update(gala=gala.id, draft=draft.id)
@@ -274,6 +276,7 @@ PUBLIC = {
     "event: registered": go(GALA + "/zapisano"),
     "event: confirm registration": go("event_confirm"),
     "event: cancel registration": go("event_cancel"),
+    "event: ticket": go("event_ticket"),
     "event: broken link": go("/wydarzenia/potwierdz/zepsuty-link"),
     "withdraw: request": go("/wycofaj"),
     "withdraw: request, errors": submit_empty("/wycofaj"),
@@ -306,6 +309,7 @@ COORDINATOR = {
     "panel edit event": panel("/panel/wydarzenia/{gala}/edycja"),
     "panel message": panel("/panel/wydarzenia/{gala}/wiadomosc"),
     "panel message, errors": submit_empty("/panel/wydarzenia/{gala}/wiadomosc"),
+    "panel add a person, errors": submit_empty("/panel/wydarzenia/{gala}/dodaj-osobe"),
     "personal data export": panel("/panel/dane-osobowe/"),
     "personal data export, errors": submit_empty("/panel/dane-osobowe/"),
     "password": panel("/panel/haslo"),
