@@ -236,7 +236,7 @@ def test_sending_is_logged_and_a_double_click_sends_once(app, client, auth):
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
         entry = db.session.scalar(select(AuditEntry))
         assert (entry.action, entry.summary, entry.details, entry.coordinator_name) == (
-            "announcement", SUBJECT, {"recipients": 2}, "Koordynatorka Testowa"
+            "announcement", SUBJECT, {"recipients": 2, "public": False}, "Koordynatorka Testowa"
         )
 
 

@@ -267,3 +267,19 @@ def test_coordinators_get_the_snippets_with_a_live_preview(client, auth, coaliti
     # Announcements are published on the site only when the coordinator ticks it.
     form = client.get("/panel/koalicje/sasiedztwa/komunikaty").get_data(as_text=True)
     assert 'name="public"' in form and 'checked' not in form.split('name="public"')[0][-200:]
+
+
+def test_a_coordinator_publishes_an_announcement_on_the_site_by_ticking_it(app, client, auth, coalition, coordinator):
+    with app.app_context():
+        add_ally(coordinator, contact_allowed="y")
+    auth.login()
+    url = "/panel/koalicje/sasiedztwa/komunikaty"
+    fields = {"subject": "Zbiórka podpisów", "body": "Spotykamy się w sobotę.", "public": "y"}
+    preview = client.post(url, data={**fields, "csrf_token": csrf_token_from(client.get(url)), "action": "preview"})
+    page = preview.get_data(as_text=True)
+    assert "Komunikat zostanie też opublikowany na stronie koalicji" in page
+    assert '<input type="hidden" name="public" value="y">' in page  # carried through the preview to the send button
+    sent = client.post(url, data={**fields, "csrf_token": csrf_token_from(preview), "action": "send"})
+    assert sent.status_code == 303
+    titles = [entry.title for entry in feedparser.parse(client.get("/sasiedztwa/komunikaty.atom").data).entries]
+    assert titles == ["Zbiórka podpisów"]
