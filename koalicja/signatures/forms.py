@@ -205,7 +205,43 @@ class SignatureForm(BotTrapMixin, SignerForm):
     """The public form: with the bot trap."""
 
 
-class PaperSignatureForm(SignerForm):
+class SignerAsReported(SignerForm):
+    """The signer's questions worded for a coordinator who types in or corrects what a person
+    answered ("Osoba zgodziła się…", not the signer's "Jeśli zgodzisz się…")."""
+
+    kind = RadioField(
+        _l("Kto podpisał"),
+        choices=[
+            SelectChoice(SignerKind.PERSON.value, _l("osoba prywatna, we własnym imieniu")),
+            SelectChoice(SignerKind.ORGANISATION.value, _l("osoba w imieniu organizacji lub instytucji")),
+        ],
+        default=SignerKind.PERSON.value,
+        validators=[DataRequired(message=_l("Wybierz, w czyim imieniu podpisano."))],
+    )
+    district = SelectField(
+        _l("Dzielnica Krakowa"),
+        description=_l(
+            "Tylko dla Krakowa; przy organizacji: dzielnica, w której działa. Jeśli osoba zgodziła się "
+            "na pokazanie na liście, można ją tam znaleźć po dzielnicy."
+        ),
+        choices=SignerForm.district.kwargs["choices"],
+        default="",
+        validate_choice=False,
+        validators=[AnyOf(["", *DISTRICTS], message=_l("Wybierz dzielnicę z listy."))],
+    )
+    role = StringField(
+        _l("Funkcja tej osoby w organizacji"),
+        filters=[strip],
+        validators=[Optional(), max_length(150), plain_text],
+    )
+    authorised = BooleanField(_l("Osoba oświadczyła, że może podpisać deklarację w imieniu tej organizacji."))
+    public_name = BooleanField(
+        _l("Osoba zgodziła się na pokazanie swojego imienia i nazwiska (przy organizacji: jako osoby, która ją reprezentuje)")
+    )
+    public_organisation = BooleanField(_l("Osoba zgodziła się na pokazanie nazwy organizacji na publicznej liście sojuszników."))
+
+
+class PaperSignatureForm(SignerAsReported):
     """A coordinator types in a declaration signed on paper; its scan is the evidence.
 
     The consents are on the paper form itself, so the online consent boxes leave this form
@@ -266,44 +302,12 @@ class PaperSignatureForm(SignerForm):
         return {**super().signer_data(), "signed_on": self.signed_on.data, "signed_place": self.signed_place.data}
 
 
-class SignatureEditForm(SignerForm):
+class SignatureEditForm(SignerAsReported):
     """A coordinator corrects an entry (a typo, a wrong sector). The e-mail address and the
     consents to be contacted stay the signer's own: they are not on this form (a mistyped
-    address of an unconfirmed entry has its own form, EmailCorrectionForm).
-
-    The questions are the signer's, worded for the coordinator who reads what the person
-    answered ("Osoba zgodziła się…", not the signer's "Jeśli zgodzisz się…")."""
+    address of an unconfirmed entry has its own form, EmailCorrectionForm)."""
 
     accept_declaration = accept_privacy = contact_allowed = email = None
-    kind = RadioField(
-        _l("Kto podpisał"),
-        choices=[
-            SelectChoice(SignerKind.PERSON.value, _l("osoba prywatna, we własnym imieniu")),
-            SelectChoice(SignerKind.ORGANISATION.value, _l("osoba w imieniu organizacji lub instytucji")),
-        ],
-        validators=[DataRequired(message=_l("Wybierz, w czyim imieniu podpisano."))],
-    )
-    district = SelectField(
-        _l("Dzielnica Krakowa"),
-        description=_l(
-            "Tylko dla Krakowa; przy organizacji: dzielnica, w której działa. Jeśli osoba zgodziła się "
-            "na pokazanie na liście, można ją tam znaleźć po dzielnicy."
-        ),
-        choices=SignerForm.district.kwargs["choices"],
-        default="",
-        validate_choice=False,
-        validators=[AnyOf(["", *DISTRICTS], message=_l("Wybierz dzielnicę z listy."))],
-    )
-    role = StringField(
-        _l("Funkcja tej osoby w organizacji"),
-        filters=[strip],
-        validators=[Optional(), max_length(150), plain_text],
-    )
-    authorised = BooleanField(_l("Osoba oświadczyła, że może podpisać deklarację w imieniu tej organizacji."))
-    public_name = BooleanField(
-        _l("Osoba zgodziła się na pokazanie swojego imienia i nazwiska (przy organizacji: jako osoby, która ją reprezentuje)")
-    )
-    public_organisation = BooleanField(_l("Osoba zgodziła się na pokazanie nazwy organizacji na publicznej liście sojuszników."))
 
     def corrected_data(self):
         data = {name: self[name].data for name in EDITABLE_FIELDS if name in self}

@@ -141,9 +141,12 @@ def test_an_entry_deleted_meanwhile_gets_neither(app, typo, coordinator):
 def test_the_coordinator_s_edit_speaks_of_the_person_not_to_them(app, client, auth, coalition):
     signature_id = entry(app, status=SignatureStatus.APPROVED, organisation=True)
     auth.login()
-    page = client.get(f"/panel/podpisy/{signature_id}/edycja").get_data(as_text=True)
-    assert "Osoba zgodziła się na pokazanie nazwy organizacji" in page
-    assert "Osoba oświadczyła, że może podpisać deklarację w imieniu tej organizacji." in page
-    assert "Funkcja tej osoby w organizacji" in page
-    for signer_wording in ("Jeśli zgodzisz się", "Twoja funkcja", "Zaznacz, na co się zgadzasz", "Podpisuję", "Oświadczam"):
-        assert signer_wording not in page
+    # The edit, and the paper entry too: the coordinator types in what the person answered.
+    for url in (f"/panel/podpisy/{signature_id}/edycja", "/panel/koalicje/sasiedztwa/podpis-papierowy"):
+        page = client.get(url).get_data(as_text=True)
+        assert "Osoba zgodziła się na pokazanie nazwy organizacji" in page
+        assert "Osoba oświadczyła, że może podpisać deklarację w imieniu tej organizacji." in page
+        assert "Funkcja tej osoby w organizacji" in page
+        for signer_wording in ("Jeśli zgodzisz się", "Twoja funkcja", "Zaznacz, na co się zgadzasz", "Podpisuję", "Oświadczam",
+                               "jeśli podpisujesz"):
+            assert signer_wording not in page, (url, signer_wording)
