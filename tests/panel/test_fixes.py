@@ -150,3 +150,27 @@ def test_the_coordinator_s_edit_speaks_of_the_person_not_to_them(app, client, au
         for signer_wording in ("Jeśli zgodzisz się", "Twoja funkcja", "Zaznacz, na co się zgadzasz", "Podpisuję", "Oświadczam",
                                "jeśli podpisujesz"):
             assert signer_wording not in page, (url, signer_wording)
+
+
+def test_an_address_signed_at_the_same_moment_is_refused_by_the_unique_key(app, typo, coordinator, monkeypatch):
+    """On PostgreSQL the entry's row lock does not stop another signing with the new address
+    between the check and the write: the unique key refuses it, and nothing is changed or sent."""
+    from koalicja.signatures import operations
+
+    entry(app, status=SignatureStatus.CONFIRMED, email=FIXED, full_name="Druga Zofia")
+    looked_up = operations._signature_for_mailbox
+    calls = []
+
+    def misses_it_once(declaration, key):  # the other signature lands just after the check
+        calls.append(key)
+        return None if len(calls) == 1 else looked_up(declaration, key)
+
+    monkeypatch.setattr(operations, "_signature_for_mailbox", misses_it_once)
+    with app.app_context():
+        with pytest.raises(operations.AddressTaken) as taken:
+            correct_email(typo, FIXED, db.session.get(Coordinator, coordinator))
+        assert taken.value.signature.full_name == "Druga Zofia"
+    assert [m[0] for m in outbox(app)] == [TYPO, FIXED]  # the typo's own link and the other signer's, nothing new
+    assert audit(app, "email_correction") == []
+    with app.app_context():
+        assert db.session.get(Signature, typo).email == TYPO
