@@ -252,6 +252,11 @@ def submit_profile(signature, website_url, description, logo=None):
 
 
 def _decide(profile_id, coordinator, approve):
+    # The entry's lock first, as a profile sent and a withdrawal take it: one change of an
+    # entry's profile at a time, so a version sent during the decision never meets a half-made one.
+    profile = db.session.get(OrganisationProfile, profile_id)
+    if profile is None or lock(Signature, profile.signature_id) is None:
+        refuse(ProfileGone())
     profile = lock(OrganisationProfile, profile_id)
     if profile is None:
         refuse(ProfileGone())
