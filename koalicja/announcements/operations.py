@@ -114,9 +114,6 @@ class _MessagesByLanguage:
         self.body_html = render_markdown(body)
         self.unsubscribe_slot = f"unsubscribe-{secrets.token_hex(12)}"
         self.withdraw_slot = f"withdraw-{secrets.token_hex(12)}"
-        self.headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-        if coalition.contact_email:
-            self.headers["Reply-To"] = coalition.contact_email  # answers reach the coordinators
         self.rendered = {}
 
     def _rendered(self, language):
@@ -126,6 +123,8 @@ class _MessagesByLanguage:
                     "",
                     self.subject,
                     TEMPLATE,
+                    {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+                    automatic=False,  # a coordinator wrote it; answers reach the coalition (Reply-To)
                     coalition=self.coalition,
                     body_text=self.body,
                     body_html=self.body_html,
@@ -142,9 +141,10 @@ class _MessagesByLanguage:
 
         return template | {
             "recipient": signature.email,
+            "recipient_name": signature.full_name,
             "body_text": fill(template["body_text"]),
             "body_html": fill(template["body_html"]),
-            "headers": {**self.headers, "List-Unsubscribe": f"<{unsubscribe_link}>"},
+            "headers": {**template["headers"], "List-Unsubscribe": f"<{unsubscribe_link}>"},
         }
 
 

@@ -1,3 +1,4 @@
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -51,8 +52,18 @@ class Event(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=EventStatus.DRAFT)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
+    # What calendars need to update their copy (koalicja/events/calendar.py): a UID that never
+    # changes, and a SEQUENCE and LAST-MODIFIED that every change of the event moves on.
+    calendar_token: Mapped[str] = mapped_column(String(16), default=lambda: secrets.token_hex(8))
+    sequence: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     coalition = relationship("Coalition")
+
+    def mark_changed(self, now):
+        """Calendars that imported the event take the new version."""
+        self.sequence = (self.sequence or 0) + 1
+        self.updated_at = now
 
     @property
     def is_published(self):

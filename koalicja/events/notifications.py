@@ -139,6 +139,7 @@ def notify_registration_confirmed(registration):
         "registration_confirmed_to_registrant",
         attachments=attachments,
         qr_cid=QR_CID,
+        privacy_url=external_url("declarations.privacy", slug=registration.event.coalition.slug),
     )
 
 

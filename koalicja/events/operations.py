@@ -801,6 +801,8 @@ def save_event(event, data, by=None, now=None):
         event.slug = _free_slug(event.coalition_id, wanted_slug, event.id)
     for name, value in data.items():
         setattr(event, name, value)
+    if not created and db.session.is_modified(event):
+        event.mark_changed(now)
     db.session.add(event)
     _audit_event(event, _l("utworzono wersję roboczą") if created else _l("zmieniono dane"), by)
     if not created:
@@ -846,6 +848,7 @@ def cancel_event(event, now=None, by=None):
         refuse(EventNoLongerApplies(_l("To wydarzenie zostało już odwołane.")))
     event.status = EventStatus.CANCELLED
     event.cancelled_at = now
+    event.mark_changed(now)
     _audit_event(event, _l("odwołano"), by)
     registrations = db.session.scalars(
         select(Registration).where(Registration.event_id == event.id, Registration.status.in_(ACTIVE))

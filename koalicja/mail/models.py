@@ -19,6 +19,7 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(254))
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")  # shown in To: "Zofia Łukasik" <…>
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")

@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
 from email.header import Header
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
+from urllib.parse import urlsplit
 
 from blinker import Namespace
 from flask import current_app, render_template
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..timeutil import utcnow
+from ..timeutil import utc_to_warsaw, utcnow
 from .backends import BACKENDS
 from .models import OutboxMessage, OutboxStatus
 
@@ -35,27 +37,42 @@ def attachment(filename, content_type, data, cid=None):
     return item
 
 
-def outbox_row(to, subject, template, headers=None, attachments=(), **context):
+def outbox_row(to, subject, template, headers=None, attachments=(), *, to_name="", automatic=True, **context):
     """The outbox columns of a message rendered from `emails/<template>.txt` and `.html`
-    (for queue_mail, or for a bulk insert of many messages at once)."""
+    (for queue_mail, or for a bulk insert of many messages at once).
+
+    `to_name` is shown with the address in To. A message about a coalition (`coalition` in
+    the templates' context) is answered to the coalition's contact address (Reply-To), not
+    to the sending address nobody reads. `automatic` messages say so (RFC 3834
+    `Auto-Submitted`), so that vacation responders stay silent; only what a coordinator
+    writes to people is not automatic.
+    """
+    headers = dict(headers or {})
+    coalition = context.get("coalition")
+    if coalition is not None and coalition.contact_email:
+        headers["Reply-To"] = coalition.contact_email
+    if automatic:
+        headers["Auto-Submitted"] = "auto-generated"
     return {
         "recipient": to,
+        "recipient_name": to_name or "",
         "subject": subject,
         "template": template,
         "body_text": render_template(f"emails/{template}.txt", **context),
         "body_html": render_template(f"emails/{template}.html", subject=subject, **context),
-        "headers": headers or {},
+        "headers": headers,
         "attachments": list(attachments),
     }
 
 
-def queue_mail(to, subject, template, headers=None, attachments=(), about=None, **context):
-    """Render `emails/<template>.txt` and `.html` and add the message to the outbox.
+def queue_mail(to, subject, template, headers=None, attachments=(), about=None, **options_and_context):
+    """Render `emails/<template>.txt` and `.html` and add the message to the outbox
+    (`to_name` and `automatic` as for outbox_row; the rest is the templates' context).
 
     `about` names what the message is about ("signature:12"), so that the mail of one thing
     can be found again, e.g. dropped unsent when a signature is withdrawn.
     """
-    message = OutboxMessage(**outbox_row(to, subject, template, headers, attachments, **context), about=about)
+    message = OutboxMessage(**outbox_row(to, subject, template, headers, attachments, **options_and_context), about=about)
     db.session.add(message)
     return message
 
@@ -82,14 +99,33 @@ def _set_subject(message, subject):
 _LONG_HEADER_LINES = policy.default.clone(max_line_length=998)
 
 
+def installation_domain(config):
+    """The domain of the sender's address (else of BASE_URL): Message-IDs are made under it,
+    never under the machine's own host name, which says nothing to the receiving server."""
+    return (
+        parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2]
+        or urlsplit(config["BASE_URL"]).hostname
+        or "koalicja.invalid"
+    )
+
+
+def _recipient(row):
+    """`"Zofia Łukasik" <zofia@example.org>`: a name beside the address (encoded when not ASCII)."""
+    name = " ".join((row.recipient_name or "").split())  # no line breaks in a header
+    if not name:
+        return row.recipient
+    local, _, domain = row.recipient.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
 def compose(row, config):
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
-    message["To"] = row.recipient
+    message["To"] = _recipient(row)
     _set_subject(message, row.subject)
-    message["Date"] = formatdate(localtime=False)
-    sender_domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(idstring=f"outbox{row.id}", domain=sender_domain)
+    # With its zone (Polish time), never "-0000", which says "zone unknown".
+    message["Date"] = format_datetime(utc_to_warsaw(utcnow()))
+    message["Message-ID"] = make_msgid(idstring=f"outbox{row.id}", domain=installation_domain(config))
     for name, value in (row.headers or {}).items():
         message[name] = value
     message.set_content(row.body_text)

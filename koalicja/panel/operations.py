@@ -174,6 +174,7 @@ def _queue_password_link(coordinator, by, first_time):
         coordinator.email,
         _("Zaproszenie do panelu koordynatorów") if first_time else _("Link do ustawienia hasła w panelu koordynatorów"),
         "coordinator_password_link",
+        to_name=coordinator.name,
         coordinator=coordinator,
         invited_by=by,
         first_time=first_time,

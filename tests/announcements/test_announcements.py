@@ -114,7 +114,7 @@ def test_announcement_reaches_500_allies_with_one_click_unsubscribe(app, client,
     deliver_everything(runner)
     messages = smtp_server.messages
     assert len(messages) == 500
-    assert sorted(message["To"] for message in messages) == sorted(allies)
+    assert sorted(message["To"].addresses[0].addr_spec for message in messages) == sorted(allies)
     announcement_id = latest_announcement_id(app)
     with app.app_context():
         ids = dict(db.session.execute(select(Signature.email, func.min(Signature.id)).group_by(Signature.email)).all())
@@ -126,7 +126,7 @@ def test_announcement_reaches_500_allies_with_one_click_unsubscribe(app, client,
             assert link, raw["List-Unsubscribe"]
             assert raw["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
             payload = read_token(UNSUBSCRIBE_PURPOSE, link.group(2), 60)
-            assert {"s": payload["s"], "a": payload["a"]} == {"s": ids[message["To"]], "a": announcement_id}
+            assert {"s": payload["s"], "a": payload["a"]} == {"s": ids[message["To"].addresses[0].addr_spec], "a": announcement_id}
             assert message["Reply-To"] == "kontakt@example.org"
             assert link.group(1) in message.get_body(("plain",)).get_content()
             html = message.get_body(("html",)).get_content()

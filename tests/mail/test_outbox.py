@@ -43,7 +43,7 @@ def test_smtp_down_at_signing_keeps_the_signature_and_delivers_later(app, client
             assert deliver_due().sent == 1
             assert db.session.scalar(select(OutboxMessage.status)) == "sent"
         [mail] = server.messages
-        assert mail["To"] == "zofia@example.org"
+        assert mail["To"] == "Zofia Łukasik <zofia@example.org>"  # the signer's name beside the address
         assert "/potwierdz/" in mail.get_body(("plain",)).get_content()
     finally:
         server.stop()
