@@ -451,7 +451,8 @@ def decide_signatures(signature_ids, decision, coordinator, seen=None):
         db.session.commit()
     else:
         db.session.rollback()
-    return BulkDecision(decided, {reason: skipped[reason] for reason in SKIP_REASONS if reason in skipped}, dict(sorted(coalitions.items())))
+    skipped = {reason: skipped[reason] for reason in SKIP_REASONS if reason in skipped}
+    return BulkDecision(decided, skipped, dict(sorted(coalitions.items())))
 
 
 # ---- undoing a decision -------------------------------------------------------------------

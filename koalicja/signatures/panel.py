@@ -6,8 +6,8 @@ from flask_login import current_user, login_required
 from ..coordinators.access import require_coalition, served_coalition_or_404
 from ..extensions import db
 from ..htmx import see_other
-from ..timeutil import warsaw_today
 from ..mail.addresses import mailbox_key
+from ..timeutil import warsaw_today
 from .forms import EmailCorrectionForm, PaperSignatureForm, SignatureEditForm
 from .models import Signature, SignatureStatus
 from .operations import (
@@ -156,7 +156,8 @@ def email_correction(signature_id):
     """Correct a mistyped address of an entry that is still unconfirmed: the new one confirms."""
     signature = _signature_or_404(signature_id)
     if signature.status != SignatureStatus.UNCONFIRMED and request.method == "GET":
-        flash(_("Adres poprawia się tylko przy wpisach niepotwierdzonych e-mailem: ten wpis jest już potwierdzony lub rozpatrzony."), "error")
+        flash(_("Adres poprawia się tylko przy wpisach niepotwierdzonych e-mailem: ten wpis jest już potwierdzony "
+                "lub rozpatrzony."), "error")
         return see_other(_person_card(signature_id))
     form = EmailCorrectionForm()
     if form.validate_on_submit():

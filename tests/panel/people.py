@@ -29,7 +29,8 @@ def add_coalitions(app):
 def entry(app, slug="sasiedztwa", status=SignatureStatus.CONFIRMED, organisation=False, **changes):
     """A signature under `slug`'s declaration in `status`; returns its id."""
     with app.app_context():
-        signature = sign_declaration(current_declaration(slug), {**(VALID_ORGANISATION if organisation else VALID_PERSON), **changes}).signature
+        data = {**(VALID_ORGANISATION if organisation else VALID_PERSON), **changes}
+        signature = sign_declaration(current_declaration(slug), data).signature
         signature.status = status
         db.session.commit()
         return signature.id

@@ -24,7 +24,8 @@ FIXED = "zofia@example.org"
 
 def outbox(app):
     with app.app_context():
-        return [(m.recipient, m.template, m.status, m.body_text) for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+        messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        return [(m.recipient, m.template, m.status, m.body_text) for m in messages]
 
 
 def audit(app, action):
@@ -71,7 +72,8 @@ def test_a_confirmed_or_withdrawn_entry_gets_no_new_link(app, client, auth, typo
     mailed_long_ago(app, typo)
     set_status(app, typo, SignatureStatus.CONFIRMED)  # the person found the e-mail after all
     client.post(f"/panel/podpisy/{typo}/nowy-link", data={"csrf_token": token})
-    assert "Ten wpis nie czeka już na potwierdzenie e-mailem (teraz: Czeka na decyzję)" in client.get(f"/panel/osoby/{typo}").get_data(as_text=True)
+    card = client.get(f"/panel/osoby/{typo}").get_data(as_text=True)
+    assert "Ten wpis nie czeka już na potwierdzenie e-mailem (teraz: Czeka na decyzję)" in card
     set_status(app, typo, SignatureStatus.WITHDRAWN)
     client.post(f"/panel/podpisy/{typo}/nowy-link", data={"csrf_token": token})
     assert "został już wycofany" in client.get(f"/panel/osoby/{typo}").get_data(as_text=True)
@@ -117,9 +119,11 @@ def test_an_address_is_not_corrected_once_the_entry_moved_on_or_to_one_already_s
     assert same.status_code == 422 and "To ten sam adres" in same.get_data(as_text=True)
     entry(app, status=SignatureStatus.APPROVED, organisation=True)
     taken = client.post(f"/panel/podpisy/{typo}/adres", data={"email": VALID_ORGANISATION["email"], "csrf_token": token})
-    assert taken.status_code == 422 and "Ten adres jest już pod deklaracją: Stowarzyszenie Sąsiedzi z Zabłocia" in taken.get_data(as_text=True)
+    assert taken.status_code == 422
+    assert "Ten adres jest już pod deklaracją: Stowarzyszenie Sąsiedzi z Zabłocia" in taken.get_data(as_text=True)
     # Confirmed, then withdrawn, while the form was open: refused with what happened.
-    for status, message in [(SignatureStatus.CONFIRMED, "nie czeka już na potwierdzenie"), (SignatureStatus.WITHDRAWN, "został już wycofany")]:
+    moved_on = [(SignatureStatus.CONFIRMED, "nie czeka już na potwierdzenie"), (SignatureStatus.WITHDRAWN, "został już wycofany")]
+    for status, message in moved_on:
         set_status(app, typo, status)
         response = client.post(f"/panel/podpisy/{typo}/adres", data={"email": FIXED, "csrf_token": token})
         assert response.status_code == 303 and message in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -12,7 +12,7 @@ from koalicja.events.models import Event, EventStatus
 from koalicja.events.operations import register
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage, OutboxStatus
-from koalicja.signatures.models import SignatureStatus
+from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import Decision, decide_signature, sign_declaration
 from koalicja.timeutil import utcnow
 
@@ -77,7 +77,7 @@ def test_the_card_shows_everything_of_the_address_in_the_coalitions_served_and_n
 
 def test_the_card_of_another_coalition_s_entry_is_404_and_the_export_starts_from_the_card(app, client, auth, person):
     with app.app_context():
-        foreign_id = db.session.scalar(select(db.func.max(db.text("id"))).select_from(db.table("signature")).where(db.text("city = 'Obcowo'")))
+        foreign_id = db.session.scalar(select(Signature.id).where(Signature.city == "Obcowo"))
     auth.login()
     assert client.get(f"/panel/osoby/{foreign_id}").status_code == 404
     assert client.get("/panel/osoby/999999").status_code == 404
