@@ -42,8 +42,9 @@ def announcements_feed(coalition, announcements):
         "reach.announcements_feed",
         page,
         [
-            (f"{page}#komunikat-{a.id}", a.subject, f"{page}#komunikat-{a.id}", a.created_at, a.created_at, render_markdown(a.body))
-            for a in announcements
+            (f"{page}#komunikat-{item.id}", item.subject, f"{page}#komunikat-{item.id}", item.created_at, item.created_at,
+             render_markdown(item.body))
+            for item in announcements
         ],
     )
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ..coalitions.loading import public_coalition_or_404
 from ..coalitions.models import Coalition
-from ..declarations.operations import ally_counts, current_version_id, list_allies
+from ..declarations.operations import ally_counts, list_allies
 from ..declarations.views import brand_colour
 from ..extensions import db
 from ..security import framing_policy, noindex
@@ -40,11 +40,20 @@ OPEN_TO_ALL_ORIGINS = frozenset(
 ATOM = "application/atom+xml"
 
 
+def framed(coalition, page):
+    """A widget's page with the coalition's `frame-ancestors`. Kept with the page by this
+    worker's cache: any change to the coalition is a new data version, so a kept page's
+    list is the current one."""
+    response = make_response(page)
+    response.headers["Content-Security-Policy"] = framing_policy(coalition.embed_origins.split())
+    return response
+
+
 @bp.after_request
 def reach_headers(response):
-    if request.endpoint in FRAMED and response.status_code in (200, 304):
-        # Read on every answer (one small query): a page kept by this worker, or a 304 the
-        # browser merges into its copy, carries the coalition's list as it is now.
+    if request.endpoint in FRAMED and response.status_code == 304:
+        # A 304 comes without the view; the browser merges its headers into the copy it
+        # keeps, so it must carry the same policy (one small query).
         origins = db.session.scalar(select(Coalition.embed_origins).where(Coalition.slug == request.view_args["slug"]))
         response.headers["Content-Security-Policy"] = framing_policy((origins or "").split())
     elif request.endpoint in OPEN_TO_ALL_ORIGINS:
@@ -65,12 +74,14 @@ def allies_label(count):
 @cached_page
 def embed_allies(slug):
     coalition = public_coalition_or_404(slug)
-    return render_template(
-        "reach/embed_allies.html",
-        coalition=coalition,
-        allies=list_allies(coalition, page=request.args.get("strona"), per_page=EMBED_ALLIES_PER_PAGE),
-        counts=ally_counts(coalition),
-        current_version_id=current_version_id(coalition),
+    return framed(
+        coalition,
+        render_template(
+            "reach/embed_allies.html",
+            coalition=coalition,
+            allies=list_allies(coalition, page=request.args.get("strona"), per_page=EMBED_ALLIES_PER_PAGE),
+            counts=ally_counts(coalition),
+        ),
     )
 
 
@@ -79,7 +90,7 @@ def embed_allies(slug):
 @cached_page
 def embed_counter(slug):
     coalition = public_coalition_or_404(slug)
-    return render_template("reach/embed_counter.html", coalition=coalition, counts=ally_counts(coalition))
+    return framed(coalition, render_template("reach/embed_counter.html", coalition=coalition, counts=ally_counts(coalition)))
 
 
 @bp.get("/<slug>/osadz/wydarzenia")
@@ -87,7 +98,8 @@ def embed_counter(slug):
 @cached_page(clock=True)
 def embed_events(slug):
     coalition = public_coalition_or_404(slug)
-    return render_template("reach/embed_events.html", coalition=coalition, upcoming=next_events(coalition, EMBED_EVENTS))
+    upcoming = next_events(coalition, EMBED_EVENTS)
+    return framed(coalition, render_template("reach/embed_events.html", coalition=coalition, upcoming=upcoming))
 
 
 # Width of the badge's text per character at 11 px (Verdana-like), generous for Polish letters.

@@ -61,8 +61,8 @@ def allies_snippet(app, base_url):
     """The allies widget's snippet as the panel shows it to a coordinator of the demo coalition."""
     client = app.test_client()
     login = client.get("/panel/logowanie", base_url=base_url)
-    client.post("/panel/logowanie", base_url=base_url,
-                data={"email": DEMO_COORDINATOR_EMAIL, "password": DEMO_COORDINATOR_PASSWORD, "csrf_token": csrf_token_from(login)})
+    credentials = {"email": DEMO_COORDINATOR_EMAIL, "password": DEMO_COORDINATOR_PASSWORD, "csrf_token": csrf_token_from(login)}
+    client.post("/panel/logowanie", base_url=base_url, data=credentials)
     page = client.get(f"/panel/koalicje/{DEMO_SLUG}/osadz", base_url=base_url).get_data(as_text=True)
     return html.unescape(re.search(r'<textarea id="allies-code"[^>]*>(.*?)</textarea>', page, re.S).group(1))
 

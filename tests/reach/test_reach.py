@@ -159,7 +159,8 @@ def test_upcoming_events_as_json(app, client, coalition):
     with app.app_context():
         coalition_id = db.session.scalar(select(Coalition.id))
         start = utcnow().replace(microsecond=0) + timedelta(days=3)
-        for slug, status, days in (("gala", EventStatus.PUBLISHED, 0), ("szkic", EventStatus.DRAFT, 1), ("byla", EventStatus.PUBLISHED, -10)):
+        published, draft = EventStatus.PUBLISHED, EventStatus.DRAFT
+        for slug, status, days in (("gala", published, 0), ("szkic", draft, 1), ("byla", published, -10)):
             db.session.add(Event(coalition_id=coalition_id, slug=slug, title=slug.title(), starts_at=start + timedelta(days=days),
                                  ends_at=start + timedelta(days=days, hours=2), venue="Dom Sąsiedzki", capacity=20,
                                  status=status))
