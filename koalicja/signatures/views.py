@@ -78,6 +78,11 @@ def confirm(token):
     try:
         if request.method == "POST":
             signature = confirm_signature(token)
+            # The thanks page says which choices of the form are recorded (nothing to agree to again).
+            session["confirmed_choices"] = {
+                "listed": signature.public_name or signature.public_organisation,
+                "contact": signature.contact_allowed,
+            }
             return see_other(url_for("signatures.confirmed", slug=signature.declaration.coalition.slug))
         signature = signature_for_confirmation(token)
     except TokenExpired:
@@ -100,7 +105,7 @@ def _link_problem(problem, coalition=None, message=None):
 @bp.get("/<slug>/dziekujemy")
 def confirmed(slug):
     coalition, _declaration = _coalition_and_declaration(slug)
-    return render_template("signatures/confirmed.html", coalition=coalition)
+    return render_template("signatures/confirmed.html", coalition=coalition, choices=session.pop("confirmed_choices", None))
 
 
 @bp.route("/nowy-link", methods=["GET", "POST"])
