@@ -220,6 +220,20 @@ def panel(path):
     return visit
 
 
+def card_of_unconfirmed_entry(page, site):
+    """Reached as a coordinator would: the entry's "Karta osoby" link in the unconfirmed tab."""
+    page.goto(f"{site.base_url}/panel/podpisy?stan=unconfirmed")
+    page.get_by_role("link", name="Karta osoby").first.click()
+    page.wait_for_url("**/panel/osoby/*")
+
+
+def address_correction_with_errors(page, site):
+    card_of_unconfirmed_entry(page, site)
+    page.get_by_role("link", name="Popraw adres e-mail").first.click()
+    page.locator("#submit").click()
+    page.locator(".error-summary").first.wait_for()
+
+
 def check_in_search(page, site):
     page.goto(f"{site.base_url}/panel/wydarzenia/{site.event_ids['gala']}/wejscie")
     page.locator("#q").fill("Anna")
@@ -300,6 +314,9 @@ COORDINATOR = {
     "queue: unconfirmed": panel("/panel/podpisy?stan=unconfirmed"),
     "queue: approved": panel("/panel/podpisy?stan=approved"),
     "queue: rejected (empty)": panel("/panel/podpisy?stan=rejected"),
+    "queue: search with hits in another tab": panel("/panel/podpisy?q=LUKASIK"),
+    "person's card": card_of_unconfirmed_entry,
+    "correct an address, errors": address_correction_with_errors,
     "panel events": panel("/panel/wydarzenia/"),
     "panel event": panel("/panel/wydarzenia/{gala}"),
     "panel event, filtered": panel("/panel/wydarzenia/{gala}?stan=pending"),
