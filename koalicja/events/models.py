@@ -148,6 +148,8 @@ class Registration(db.Model):
     # A person a coordinator added by hand (a phone call, at the door): they gave their consent
     # to that coordinator, and their address was never confirmed by e-mail (purge keeps them).
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
+    # Added at the door on the event's day (koalicja/events/door.py): counted apart in the funder's report.
+    walk_in: Mapped[bool] = mapped_column(default=False)
 
     event = relationship("Event")
     decided_by = relationship("Coordinator", foreign_keys=[decided_by_id])
@@ -169,3 +171,21 @@ class Registration(db.Model):
     def is_active(self):
         """Holding a place or waiting for one (not cancelled, rejected or expired)."""
         return self.status in ACTIVE
+
+
+class CheckInScan(db.Model):
+    """One check-in made at the door by a device that may have been offline (koalicja/events/door.py).
+
+    `key` is the device's own id for this scan (a UUID): an upload retried after a lost answer
+    finds its key here and counts once. Every scan of a person is kept, from any device; the
+    earliest sets the registration's `attended_at`."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(36), unique=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    # A registration deleted (never confirmed, purged) takes its scans with it.
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str] = mapped_column(String(36))
+    scanned_at: Mapped[datetime]  # naive UTC: when the device marked the person present
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
