@@ -18,7 +18,7 @@ def test_sign_confirm_approve_and_appear_on_public_list(app, client, auth, coali
     with app.app_context():
         assert deliver_due().sent == 1
     [mail] = smtp_server.messages
-    assert mail["To"] == VALID_ORGANISATION["email"]
+    assert mail["To"].addresses[0].addr_spec == VALID_ORGANISATION["email"]
     assert mail["Subject"] == "Potwierdź podpis pod deklaracją: Koalicja na rzecz sąsiedztw"
     assert mail.get_body(("html",)) is not None
     path = urlsplit(link_in(mail)).path

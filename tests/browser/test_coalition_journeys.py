@@ -109,7 +109,7 @@ def mailed_link(site, recipient, path):
         email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
         for file in sorted(site.outbox.glob("*.eml"))
     ]
-    mine = [message for message in messages if message["To"] == recipient]
+    mine = [message for message in messages if message["To"].addresses[0].addr_spec == recipient]
     assert mine, f"no e-mail to {recipient}; sent to: {sorted({m['To'] for m in messages})}"
     message = mine[-1]
     body = message.get_body(("plain",)).get_content()

@@ -31,7 +31,7 @@ def deliver(app, smtp_server, expected):
     before = len(smtp_server.messages)
     with app.app_context():
         assert deliver_due().sent == expected
-    return {message["To"]: message for message in smtp_server.messages[before:]}
+    return {message["To"].addresses[0].addr_spec: message for message in smtp_server.messages[before:]}
 
 
 def fill_registration(page, name, email):
@@ -78,7 +78,7 @@ def test_waiting_list_confirm_then_offered_place_after_cancellation(app, live_se
     expect(holder.locator("[role=status]")).to_contain_text("Zapis jest odwołany")
 
     [offer] = deliver(app, smtp_server, 1).values()
-    assert offer["To"] == "zofia@example.org"
+    assert offer["To"] == "Zofia Łukasik <zofia@example.org>"
     assert offer["Subject"].startswith("Zwolniło się miejsce")
     waiting.goto(live_server + link_path(offer, "potwierdz"))
     expect(waiting.locator("main")).to_contain_text("Zwolniło się dla Ciebie miejsce")
@@ -86,7 +86,7 @@ def test_waiting_list_confirm_then_offered_place_after_cancellation(app, live_se
     expect(waiting.locator("h1")).to_have_text("Dziękujemy! Masz miejsce.")
 
     [ticket] = deliver(app, smtp_server, 1).values()
-    assert ticket["To"] == "zofia@example.org"
+    assert ticket["To"] == "Zofia Łukasik <zofia@example.org>"
     assert ticket["Subject"] == "Do zobaczenia: Gala Sojuszników Sąsiedztw"
 
 

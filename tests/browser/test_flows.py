@@ -59,7 +59,7 @@ def test_sign_confirm_approve_and_find_on_public_list(app, live_server, make_con
     with app.app_context():
         assert deliver_due().sent == 1
     [mail] = smtp_server.messages
-    assert mail["To"] == "zofia@example.org"
+    assert mail["To"] == "Zofia Łukasik <zofia@example.org>"
     signer.goto(live_server + urlsplit(link_in(mail)).path)
     signer.get_by_role("button", name="Potwierdzam").click()
     expect(signer).to_have_url(re.compile(r"/sasiedztwa/dziekujemy$"))

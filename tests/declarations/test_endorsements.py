@@ -103,14 +103,14 @@ def test_invitations_go_once_to_each_approved_signer_with_an_address(app, client
     assert "Zaproszenia czekają w kolejce do wysłania: 2." in client.get(response.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         assert deliver_due().sent == 2
-    recipients = sorted(message["To"] for message in smtp_server.messages)
+    recipients = sorted(message["To"].addresses[0].addr_spec for message in smtp_server.messages)
     assert recipients == ["ala@example.org", "oksana@example.org"]
     for message in smtp_server.messages:
         assert "/wycofaj/" in message.get_body(("plain",)).get_content()  # every signer e-mail can withdraw
         link_in(message, ENDORSE_LINK)
-    polish = next(m for m in smtp_server.messages if m["To"] == "ala@example.org")
+    polish = next(m for m in smtp_server.messages if m["To"].addresses[0].addr_spec == "ala@example.org")
     assert "Popieram aneks" in polish.get_body(("plain",)).get_content()
-    ukrainian = next(m for m in smtp_server.messages if m["To"] == "oksana@example.org")
+    ukrainian = next(m for m in smtp_server.messages if m["To"].addresses[0].addr_spec == "oksana@example.org")
     assert '<html lang="uk">' in ukrainian.get_body(("html",)).get_content()
     assert "Popieram aneks" not in ukrainian.get_body(("plain",)).get_content()  # in the signer's language
 
@@ -125,7 +125,7 @@ def test_the_link_shows_a_button_and_one_press_records_the_endorsement(app, clie
     invite(client)
     with app.app_context():
         deliver_due()
-    message = next(m for m in smtp_server.messages if m["To"] == "ala@example.org" and "aneksu" in m["Subject"])
+    message = next(m for m in smtp_server.messages if m["To"].addresses[0].addr_spec == "ala@example.org" and "aneksu" in m["Subject"])
     path = urlsplit(link_in(message, ENDORSE_LINK)).path
 
     visitor = app.test_client()
