@@ -118,6 +118,11 @@ def test_the_read_api_shows_only_the_published_list_and_a_withdrawal_is_gone_at_
     for never in ("Anna Wiśniewska", "Ukryta Osoba", "Czeka Na Decyzję", "@", "Kraków"):
         assert never not in body
     assert client.get("/sasiedztwa/sojusznicy.json?strona=99").get_json()["page"] == 1  # past the end: the last page
+    badge = client.get("/sasiedztwa/osadz/licznik.svg")
+    assert badge.mimetype == "image/svg+xml"
+    svg = ET.fromstring(badge.data)
+    assert svg.find("{http://www.w3.org/2000/svg}text").text == "4 sojuszników i sojuszniczek"
+    assert svg.find("{http://www.w3.org/2000/svg}title").text == "4 sojuszników i sojuszniczek · Koalicja na rzecz sąsiedztw"
 
     with app.app_context():
         withdraw_signature(allies)
@@ -144,15 +149,6 @@ def test_the_read_api_is_cached_publicly_with_etags_and_open_to_every_origin(cli
     with client.application.app_context():
         add_ally(db.session.scalar(select(Coordinator.id)), full_name="Nowa Osoba", email="n@example.org")
     assert client.get("/sasiedztwa/count.json", headers={"If-None-Match": etag}).status_code == 200
-
-
-def test_the_badge_is_an_svg_image_with_the_count(client, allies):
-    response = client.get("/sasiedztwa/osadz/licznik.svg")
-    assert response.mimetype == "image/svg+xml"
-    svg = ET.fromstring(response.data)
-    text = svg.find("{http://www.w3.org/2000/svg}text").text
-    assert text == "4 sojuszników i sojuszniczek"
-    assert svg.find("{http://www.w3.org/2000/svg}title").text == "4 sojuszników i sojuszniczek · Koalicja na rzecz sąsiedztw"
 
 
 def test_upcoming_events_as_json(app, client, coalition):
