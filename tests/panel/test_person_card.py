@@ -12,11 +12,12 @@ from koalicja.events.models import Event, EventStatus
 from koalicja.events.operations import register
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage, OutboxStatus
+from koalicja.panel.operations import create_coordinator
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import Decision, decide_signature, sign_declaration
 from koalicja.timeutil import utcnow
 
-from ..conftest import SLUG, VALID_PERSON, csrf_token_from, current_declaration
+from ..conftest import SLUG, VALID_PERSON, Auth, csrf_token_from, current_declaration
 from .people import FOREIGN, SECOND, add_coalitions
 
 
@@ -68,6 +69,8 @@ def test_the_card_shows_everything_of_the_address_in_the_coalitions_served_and_n
     assert "Witamy w gronie sojuszników: Koalicja na rzecz sąsiedztw" in page
     assert "wysłana" in page and "czeka na wysłanie" in page
     assert "/potwierdz/" not in page
+    # Event mail names no coalition in the outbox: like the RODO export, only administrators see it.
+    assert "Potwierdź zapis: Gala Sojuszników Sąsiedztw" not in page
     # The audit log's entries about these entries.
     assert "Dziennik działań (1)" in page and "Zatwierdzenie" in page
     # Nothing of the coalition not served, nor of another person.
@@ -89,3 +92,12 @@ def test_the_card_of_another_coalition_s_entry_is_404_and_the_export_starts_from
     assert sorted(s["coalition"] for s in data["signatures"]) == ["Koalicja na rzecz reintegracji", "Koalicja na rzecz sąsiedztw"]
     # The queue links each entry to its card.
     assert f'href="/panel/osoby/{person}"' in client.get("/panel/podpisy?stan=approved").get_data(as_text=True)
+    # An administrator sees every coalition's part and the event mail too.
+    with app.app_context():
+        create_coordinator("admin@example.org", "Administratorka", "haslo-administratorki").is_admin = True
+        db.session.commit()
+    client.post("/panel/wyloguj", data={"csrf_token": csrf_token_from(card)})
+    Auth(client).login("admin@example.org", "haslo-administratorki")
+    page = client.get(f"/panel/osoby/{person}").get_data(as_text=True)
+    assert "Podpisy (3)" in page and "Obcowo" in page and "Piknik obcej koalicji" in page
+    assert "Potwierdź zapis: Gala Sojuszników Sąsiedztw" in page and "Inna Osoba" not in page
