@@ -55,6 +55,7 @@ def create_app(test_config=None):
     from .declarations.panel import bp as declarations_panel_bp
     from .declarations.views import bp as declarations_bp
     from .events.panel import bp as events_panel_bp
+    from .events.door import bp as events_door_bp
     from .events.printouts import bp as events_print_bp
     from .events.views import bp as events_bp
     from .panel.admin import bp as admin_bp
@@ -75,6 +76,7 @@ def create_app(test_config=None):
     app.register_blueprint(admin_bp)
     app.register_blueprint(events_panel_bp)
     app.register_blueprint(events_print_bp)
+    app.register_blueprint(events_door_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(signatures_panel_bp)
     app.register_blueprint(people_bp)

@@ -128,7 +128,7 @@ def init_app(app):
 PANEL_BLUEPRINTS = frozenset(
     {
         "panel", "events_panel", "signatures_panel", "privacy", "admin", "coalitions_panel", "declarations_panel",
-        "announcements", "events_print", "reports", "profiles_panel",
+        "announcements", "events_print", "events_door", "reports", "profiles_panel",
     }
 )
 _TOKEN_PAGES = {
