@@ -592,10 +592,12 @@ def test_a_decision_by_keyboard_is_announced_leaves_focus_on_the_row_and_can_be_
     page.on("request", lambda request: posts.append(urlsplit(request.url).path) if request.method == "POST" else None)
 
     tab_to(page, row_id.replace("signature-", "select-"))
-    for _ in range(5):
+    for _ in range(5):  # past the row's links to its first button
         page.keyboard.press("Tab")
         if focused(page)["text"] == "Zatwierdź":
             break
+    else:
+        raise AssertionError(f"Tab did not reach the row's Zatwierdź; focus is on {focused(page)}")
     with page.expect_response(re.compile(r"/decyzja$")):
         page.keyboard.press("Enter")
     expect(status).to_have_text("Zatwierdzony")
