@@ -1,9 +1,12 @@
 """Coordinators' side of events: create, publish, cancel, registrations, CSV, messages, check-in."""
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from ..coordinators.access import coalition_ids_condition, coalitions_served, require_coalition
@@ -15,6 +18,7 @@ from ..serving import cached_page
 from ..timeutil import utc_to_warsaw, warsaw_to_utc
 from .forms import AddPersonForm, CompanionsForm, EventForm, EventMessageForm, slugify
 from .models import REGISTRATION_STATUS_LABELS, Event, EventStatus, Registration, RegistrationStatus
+from .offline import device_copy_expires_at, record_scans, registrants_for_device
 from .operations import (
     AlreadyRegistered,
     add_registration_by_coordinator,
@@ -377,3 +381,45 @@ def attendance(registration_id):
         )
     # Back to the same search, or to this person's card when the page came from a scanned code.
     return see_other(url_for("events_panel.check_in", event_id=registration.event_id, q=query or registration.code))
+
+
+# ---- the door without a connection (static/js/check-in-offline.js, koalicja/events/offline.py) ----
+
+
+@bp.get("/<int:event_id>/wejscie/lista")
+def check_in_list(event_id):
+    """What a device at the door keeps to check people in offline, and until when."""
+    event = _event_or_404(event_id)
+    return jsonify(  # like every panel answer not marked @cached_page: Cache-Control: no-store
+        {
+            "event": event.id,
+            "expires": device_copy_expires_at(event).isoformat() + "Z",
+            "csrf_token": generate_csrf(),
+            "attended": attended_count(event),
+            "registrants": registrants_for_device(event),
+        }
+    )
+
+
+@bp.post("/<int:event_id>/wejscie/synchronizuj")
+def check_in_sync(event_id):
+    """The check-ins a device queued: {"device": id, "scans": [{"key", "code", "scanned_at"}]}.
+
+    Idempotent: a key stored already is answered as a duplicate and counted once."""
+    event = _event_or_404(event_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("scans"), list):
+        abort(400)
+    try:
+        results = record_scans(event, body.get("device"), body["scans"], by=current_user)
+    except ValueError:  # no device id
+        abort(400)
+    return jsonify({"results": [result.as_json() for result in results], "attended": attended_count(event)})
+
+
+@bp.get("/wejscie-sw.js")
+def check_in_worker():
+    """The door's service worker, served here rather than from /static/<version>/ so that its
+    scope (this folder) covers every event's check-in page."""
+    script = Path(current_app.static_folder, "js", "check-in-sw.js").read_text(encoding="utf-8")
+    return Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
