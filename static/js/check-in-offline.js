@@ -140,7 +140,7 @@
     var counter = element("p", "meta", "");
     counter.id = "attended-count";
     results.appendChild(counter);
-    showAttended(state.registrants.reduce(function (sum, p) { return sum + (p.present ? 1 + p.companions : 0); }, 0));
+    showAttended(presentHere());
     if (!words.length) {
       return;
     }
@@ -157,11 +157,17 @@
     results.appendChild(list);
   }
 
+  // Who is in as this device knows it (with the check-ins not sent yet), companions counted.
+  function presentHere() {
+    return state.registrants.reduce(function (sum, person) { return sum + (person.present ? 1 + person.companions : 0); }, 0);
+  }
+
   function checkIn(person) {
     person.present = true;
     state.queue.push({ key: uuid(), code: person.code, scanned_at: new Date().toISOString() });
     save();
     showState();
+    showAttended(presentHere());
     sync();
   }
 
