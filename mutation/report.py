@@ -104,7 +104,7 @@ def main():
         )
     if survivors:
         print(f"\nSurvivors ({len(survivors)}): kill each with a test of what it breaks, or list it in {EQUIVALENT.name}")
-        for module, name, why, source_path in survivors:
+        for _module, name, why, source_path in survivors:
             print(f"\n{name} ({why})")
             for line in change_made(source_path, name):
                 print(f"    {line}")

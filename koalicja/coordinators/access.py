@@ -32,12 +32,9 @@ def declaration_ids_condition(column, coordinator=None):
     return column.in_(select(Declaration.id).where(coalition_ids_condition(Declaration.coalition_id, coordinator)))
 
 
-def coalitions_served(coordinator=None):
-    """The coalitions this coordinator acts for, by name."""
-    coordinator = coordinator or current_user
-    return db.session.scalars(
-        select(Coalition).where(coalition_ids_condition(Coalition.id, coordinator)).order_by(Coalition.name)
-    ).all()
+def coalitions_served():
+    """The coalitions the signed-in coordinator acts for, by name."""
+    return db.session.scalars(select(Coalition).where(coalition_ids_condition(Coalition.id)).order_by(Coalition.name)).all()
 
 
 def serves(coalition_id, coordinator=None):

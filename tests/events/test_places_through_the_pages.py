@@ -5,8 +5,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from koalicja.events.models import Registration, RegistrationStatus
-from koalicja.events.operations import confirm_registration, register
 from koalicja.events.notifications import confirmation_url
+from koalicja.events.operations import confirm_registration, register
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
 

@@ -38,7 +38,8 @@ def test_the_export_names_every_stored_field_with_its_value(app, client, auth, c
         ).registration.id
     auth.login()
     page = client.get("/panel/dane-osobowe/")
-    data = json.loads(client.post("/panel/dane-osobowe/", data={"email": " ala@example.org ", "csrf_token": csrf_token_from(page)}).data)
+    response = client.post("/panel/dane-osobowe/", data={"email": " ala@example.org ", "csrf_token": csrf_token_from(page)})
+    data = json.loads(response.data)
 
     with app.app_context():
         signature = db.session.get(Signature, signature_id)
