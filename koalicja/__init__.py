@@ -56,6 +56,7 @@ def create_app(test_config=None):
     from .declarations.views import bp as declarations_bp
     from .events.panel import bp as events_panel_bp
     from .events.door import bp as events_door_bp
+    from .events.kiosk import bp as events_kiosk_bp
     from .events.printouts import bp as events_print_bp
     from .events.views import bp as events_bp
     from .panel.admin import bp as admin_bp
@@ -77,6 +78,7 @@ def create_app(test_config=None):
     app.register_blueprint(events_panel_bp)
     app.register_blueprint(events_print_bp)
     app.register_blueprint(events_door_bp)
+    app.register_blueprint(events_kiosk_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(signatures_panel_bp)
     app.register_blueprint(people_bp)

@@ -129,6 +129,7 @@ PANEL_BLUEPRINTS = frozenset(
     {
         "panel", "events_panel", "signatures_panel", "privacy", "admin", "coalitions_panel", "declarations_panel",
         "announcements", "events_print", "events_door", "reports", "profiles_panel",
+        "events_kiosk",  # the signing kiosk: a signer's answers never stay on the tablet
     }
 )
 _TOKEN_PAGES = {

@@ -82,6 +82,7 @@ class AuditAction(StrEnum):
     CONFIRMATION_LINK = "confirmation_link"  # a coordinator sent a signer's confirmation link again
     EMAIL_CORRECTION = "email_correction"  # a coordinator corrected a mistyped address
     UNDO = "undo"  # a coordinator took back their own decision on a waiting entry a moment after
+    WITNESSED_SIGNING = "witnessed_signing"  # signed on the kiosk at an event, identity confirmed by a coordinator
 
 
 AUDIT_ACTION_LABELS = {
@@ -102,6 +103,7 @@ AUDIT_ACTION_LABELS = {
     AuditAction.CONFIRMATION_LINK: _l("Ponowny link do potwierdzenia"),
     AuditAction.EMAIL_CORRECTION: _l("Poprawa adresu e-mail"),
     AuditAction.UNDO: _l("Cofnięcie decyzji"),
+    AuditAction.WITNESSED_SIGNING: _l("Podpis na miejscu ze świadkiem"),
 }
 
 

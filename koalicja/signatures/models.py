@@ -120,6 +120,10 @@ class Signature(db.Model):
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
     scan_file: Mapped[str] = mapped_column(String(100), default="", server_default="")
     scan_content_type: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    # Signed on the kiosk tablet at an event (koalicja/events/kiosk.py), and the coordinator who
+    # witnessed the signer's identity there (then no confirmation e-mail was needed).
+    signed_at_event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    witnessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("coordinator.id"))
 
     status: Mapped[str] = mapped_column(String(20), default=SignatureStatus.UNCONFIRMED, index=True)
     # Part of every confirmation token; cleared on use, so a link works only once.
@@ -139,6 +143,8 @@ class Signature(db.Model):
     version = relationship("DeclarationVersion")
     decided_by = relationship("Coordinator", foreign_keys=[decided_by_id])
     entered_by = relationship("Coordinator", foreign_keys=[entered_by_id])
+    signed_at_event = relationship("Event")
+    witnessed_by = relationship("Coordinator", foreign_keys=[witnessed_by_id])
     endorsements = relationship("Endorsement", back_populates="signature", cascade="all, delete-orphan", passive_deletes=True)
 
     @property

@@ -153,8 +153,12 @@ def new_signature(declaration, data, privacy_notice_text="", **columns):
     )
 
 
-def sign_declaration(declaration, data, privacy_notice_text="", language="pl"):
+def sign_declaration(declaration, data, privacy_notice_text="", language="pl", at_event=None, witness=None):
     """Record a signature and queue its confirmation e-mail.
+
+    `at_event`: signed on the kiosk tablet at that event (koalicja/events/kiosk.py). `witness`:
+    the coordinator there who confirmed the signer's identity: the entry is confirmed at once,
+    with no e-mail, and the audit log says who witnessed it.
 
     Signing again with the same mailbox creates nothing new: an unconfirmed signer gets
     the link again, a confirmed one is told by e-mail that they have signed already.
@@ -173,15 +177,19 @@ def sign_declaration(declaration, data, privacy_notice_text="", language="pl"):
                 return _remind_existing_signer(existing)
             db.session.rollback()  # withdrawn or deleted since it was read: sign anew
             continue
+        now = utcnow()
         signature = new_signature(
             declaration,
             data,
             privacy_notice_text,
             email_key=key,
             language=language,
-            status=SignatureStatus.UNCONFIRMED,
-            confirm_nonce=secrets.token_hex(8),
-            last_mailed_at=utcnow(),
+            status=SignatureStatus.CONFIRMED if witness else SignatureStatus.UNCONFIRMED,
+            confirm_nonce=None if witness else secrets.token_hex(8),
+            confirmed_at=now if witness else None,
+            last_mailed_at=None if witness else now,
+            signed_at_event_id=at_event.id if at_event else None,
+            witnessed_by_id=witness.id if witness else None,
         )
         db.session.add(signature)
         try:
@@ -192,7 +200,16 @@ def sign_declaration(declaration, data, privacy_notice_text="", language="pl"):
             if attempt == 2:
                 raise
             continue
-        notify_confirmation_link(signature)
+        if witness is None:
+            notify_confirmation_link(signature)
+        else:
+            what = _l(
+                "%(name)s: podpisane na miejscu (%(event)s), tożsamość potwierdzona przez świadka",
+                name=signature.audit_name,
+                event=at_event.title,
+            )
+            coalition_id = declaration.coalition_id
+            record(AuditAction.WITNESSED_SIGNING, what, coalition_id=coalition_id, subject=signature, coordinator=witness)
         db.session.commit()
         return SignResult(signature, SignOutcome.NEW)
     raise RuntimeError("the signature kept changing while it was read")  # pragma: no cover

@@ -13,7 +13,7 @@ from koalicja.timeutil import utcnow
 from .test_events import PHONE
 from .test_flows import log_in
 
-STORED = "() => { const kept = JSON.parse(localStorage.getItem('koalicja-door-event-%d')); return kept && kept.registrants.length > 0; }"
+STORED = "() => (JSON.parse(localStorage.getItem('koalicja-door-event-%d')) || {registrants: []}).registrants.length > 0"
 PAGE_CACHED = "() => caches.match(location.pathname).then(Boolean)"
 
 
