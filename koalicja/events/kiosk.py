@@ -47,6 +47,12 @@ class KioskSignatureForm(SignatureForm):
         description=_l("Zaznacza osoba koordynująca, która widziała dokument tożsamości. Wtedy nie wysyłamy e-maila."),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self:  # the tablet's browser must not offer one signer's name or address to the next
+            if "autocomplete" in (field.render_kw or {}):
+                field.render_kw = {**field.render_kw, "autocomplete": "off"}
+
 
 def _kiosk_path(event_id):
     return f"/kiosk/{event_id}/"

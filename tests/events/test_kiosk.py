@@ -49,6 +49,7 @@ def test_the_kiosk_resets_after_each_signer_and_keeps_nothing_of_them(app, clien
     for page in (thanks.get_data(as_text=True), following):
         assert "Zofia" not in page and "Łukasik" not in page and "zofia@example.org" not in page
     assert 'autocomplete="off"' in following
+    assert 'autocomplete="name"' not in following and 'autocomplete="email"' not in following
     assert "Zofia" not in str(_session_of(app, client)) and "zofia" not in str(_session_of(app, client))
     with app.app_context():
         signature = db.session.scalar(select(Signature))
