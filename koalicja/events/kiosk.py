@@ -10,13 +10,16 @@ off). The e-mail confirmation still applies, unless the coordinator standing by 
 "Świadek: …": then the entry is confirmed at once and the audit log names the witness
 (koalicja/signatures/operations.py, sign_declaration).
 """
+import hashlib
+import hmac
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
-from wtforms import BooleanField
+from wtforms import BooleanField, StringField
+from wtforms.validators import ValidationError
 
 from ..coalitions.loading import privacy_notice_text, public_coalition_or_404
 from ..coordinators.access import require_coalition, serves
@@ -25,7 +28,7 @@ from ..coordinators.models import Coordinator
 from ..extensions import csrf, db
 from ..htmx import see_other
 from ..serving import with_fragments
-from ..signatures.forms import SignatureForm
+from ..signatures.forms import SignatureForm, strip
 from ..signatures.operations import sign_declaration
 from ..timeutil import utcnow
 from ..tokens import TokenExpired, TokenInvalid, make_token, read_token
@@ -41,11 +44,29 @@ MAX_HOURS = 24
 THANKS_SECONDS = 8
 
 
+def witness_code(event):
+    """The code a coordinator types on the tablet to witness a signing: shown on the door page in
+    the panel only, so a signer at the tablet cannot tick the witness box for themselves."""
+    mac = hmac.new(current_app.config["SECRET_KEY"].encode(), f"kiosk-witness:{event.id}".encode(), hashlib.sha256)
+    return str(int(mac.hexdigest(), 16) % 10**6).zfill(6)
+
+
 class KioskSignatureForm(SignatureForm):
     witnessed = BooleanField(
         _l("Świadek: koordynator(ka) potwierdza tożsamość"),
         description=_l("Zaznacza osoba koordynująca, która widziała dokument tożsamości. Wtedy nie wysyłamy e-maila."),
     )
+    witness_code = StringField(
+        _l("Kod świadka"),
+        description=_l("Wpisuje osoba koordynująca: kod ze strony wejścia na wydarzenie w panelu."),
+        filters=[strip],
+        render_kw={"autocomplete": "off", "inputmode": "numeric"},
+    )
+    expected_witness_code = None  # set by the view: witness_code(event)
+
+    def validate_witness_code(self, field):
+        if self.witnessed.data and not hmac.compare_digest(field.data or "", self.expected_witness_code or ""):
+            raise ValidationError(_l("Wpisz kod świadka ze strony wejścia w panelu (albo odznacz pole świadka)."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -112,6 +133,7 @@ def sign(event_id):
     event, coalition, coordinator = _unlocked_kiosk(event_id)
     declaration = coalition.current_declaration
     form = KioskSignatureForm()
+    form.expected_witness_code = witness_code(event)
     if form.is_submitted() and form.is_bot:
         return see_other(url_for("events_kiosk.thanks", event_id=event.id))
     if form.validate_on_submit():

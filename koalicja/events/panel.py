@@ -17,6 +17,7 @@ from ..locking import NoLongerApplies
 from ..serving import cached_page
 from ..timeutil import utc_to_warsaw, warsaw_to_utc
 from .forms import AddPersonForm, CompanionsForm, EventForm, EventMessageForm, slugify
+from .kiosk import witness_code
 from .models import REGISTRATION_STATUS_LABELS, Event, EventStatus, Registration, RegistrationStatus
 from .offline import device_copy_expires_at, record_scans, registrants_for_device
 from .operations import (
@@ -346,6 +347,7 @@ def check_in(event_id):
         scanned=scanned,
         candidates=candidates,
         attended=attended_count(event),
+        kiosk_witness_code=witness_code(event),
     )
 
 

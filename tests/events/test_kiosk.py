@@ -5,6 +5,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from koalicja.coordinators.audit import AuditAction, AuditEntry
+from koalicja.events.kiosk import witness_code
+from koalicja.events.models import Event
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
 from koalicja.signatures.models import Signature, SignatureStatus
@@ -19,6 +21,9 @@ def _kiosk(app, client, auth):
     event_id = make_event(app, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=3))
     auth.login()
     door = client.get(f"/panel/wydarzenia/{event_id}/wejscie")
+    with app.app_context():
+        assert "Kod świadka (wpisz go na tablecie" in door.get_data(as_text=True)
+        assert witness_code(db.session.get(Event, event_id)) in door.get_data(as_text=True)
     unlocked = client.post(f"/panel/wydarzenia/{event_id}/kiosk", data={"csrf_token": csrf_token_from(door)})
     assert unlocked.status_code == 303 and unlocked.headers["Location"].endswith(f"/kiosk/{event_id}/podpisz")
     cookie = next(value for value in unlocked.headers.getlist("Set-Cookie") if value.startswith("koalicja_kiosk="))
@@ -61,7 +66,13 @@ def test_the_kiosk_resets_after_each_signer_and_keeps_nothing_of_them(app, clien
 
 def test_a_witnessed_signing_is_confirmed_without_an_e_mail_and_audited_as_witnessed(app, client, auth, coalition, coordinator):
     event_id = _kiosk(app, client, auth)
-    assert _sign(client, event_id, witnessed="y").status_code == 303
+    with app.app_context():
+        code = witness_code(db.session.get(Event, event_id))
+    # A signer who ticks the box alone (without the code from the coordinators' door page) is stopped.
+    refused = _sign(client, event_id, witnessed="y", witness_code="000000" if code != "000000" else "111111")
+    assert refused.status_code == 422 and "Wpisz kod świadka ze strony wejścia" in refused.get_data(as_text=True)
+    assert 'value="Zofia Łukasik"' in refused.get_data(as_text=True)  # the answers kept for the correction
+    assert _sign(client, event_id, witnessed="y", witness_code=code).status_code == 303
     assert "potwierdzony na miejscu" in client.get(f"/kiosk/{event_id}/dziekujemy?swiadek=1").get_data(as_text=True)
     with app.app_context():
         signature = db.session.scalar(select(Signature))
