@@ -47,6 +47,12 @@ def test_check_in_keeps_working_offline_and_sends_the_queue_when_the_network_ret
     page.locator(".check-in-card", has_text="Jan Żak").get_by_role("button", name="Jest obecna/y").click()
     expect(state.get_by_role("status")).to_contain_text("2 do wysłania")
     expect(page.locator("#attended-count")).to_have_text("Obecne osoby (z towarzyszącymi): 3")  # Anna comes with one person
+    # The QR code on a ticket opens the page with ?kod=: offline too, from this device's copy.
+    page.goto(f"{live_server}/panel/wydarzenia/{gala_id}/wejscie?kod=DEMO0001")
+    expect(page.locator("#check-in-results .check-in-card")).to_have_count(1)
+    expect(page.locator("#check-in-results .check-in-card")).to_contain_text("Jan Żak")
+    expect(page.locator("#check-in-results .check-in-card")).to_contain_text("Obecna/y (zapisane na tym urządzeniu)")
+    expect(state.get_by_role("status")).to_contain_text("2 do wysłania")
     with app.app_context():
         assert attended_count(db.session.get(Event, gala_id)) == 0  # nothing reached the server yet
 
