@@ -2,9 +2,9 @@
 
 Allies are approved signatures of the coalition's declarations (withdrawn, rejected and
 unconfirmed ones are never counted), grouped by when they joined (`approved_at`) in Polish
-time. Events are the published ones that start in the period. A walk-in is a person a
-coordinator added by hand (`added_by_id`) on the event's day, Polish time: someone added
-days before, after a phone call, registered in advance like everyone else.
+time. Events are the published ones that start in the period. A walk-in is a person added
+at the door (`registration.walk_in`, "Dopisz osobę bez zapisu"): someone a coordinator added
+by hand days before, after a phone call, registered in advance like everyone else.
 """
 from collections import Counter
 from dataclasses import dataclass, field
@@ -141,15 +141,13 @@ def _event_lines(coalition, start, end):
     ).all()
     rows = db.session.execute(
         select(Registration.event_id, Registration.status, Registration.companions, Registration.attended_at,
-               Registration.added_by_id, Registration.created_at)
+               Registration.walk_in)
         .where(Registration.event_id.in_([event.id for event in events]))
     ).all()
     lines = {event.id: EventLine(event.slug, event.title, event.starts_at, 0, 0, 0, 0) for event in events}
-    day_of = {event.id: utc_to_warsaw(event.starts_at).date() for event in events}
     for row in rows:
         line, places = lines[row.event_id], 1 + (row.companions or 0)
-        walk_in = row.added_by_id is not None and utc_to_warsaw(row.created_at).date() == day_of[row.event_id]
-        if walk_in:
+        if row.walk_in:
             line.walk_ins += places
         elif row.status == RegistrationStatus.CONFIRMED or row.attended_at is not None:
             line.registered += places

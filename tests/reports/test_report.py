@@ -62,18 +62,18 @@ def report_data(app, coalition, coordinator):
         )
         db.session.add_all([event, draft, later])
         db.session.flush()
-        # (status, companions, attended, added by the coordinator, created at)
-        for number, (status, companions, attended, added, created) in enumerate([
-            (RegistrationStatus.CONFIRMED, 1, True, False, datetime(2026, 5, 1)),  # 2 places, present
-            (RegistrationStatus.CONFIRMED, 0, False, False, datetime(2026, 5, 2)),  # a no-show
-            (RegistrationStatus.CANCELLED, 0, False, False, datetime(2026, 5, 3)),  # not counted
-            (RegistrationStatus.CONFIRMED, 0, True, True, datetime(2026, 6, 10, 9)),  # added at the door: a walk-in
-            (RegistrationStatus.CONFIRMED, 0, True, True, datetime(2026, 6, 1)),  # added by hand days before: registered
+        # (status, companions, attended, added by the coordinator, walk-in, created at)
+        for number, (status, companions, attended, added, walk_in, created) in enumerate([
+            (RegistrationStatus.CONFIRMED, 1, True, False, False, datetime(2026, 5, 1)),  # 2 places, present
+            (RegistrationStatus.CONFIRMED, 0, False, False, False, datetime(2026, 5, 2)),  # a no-show
+            (RegistrationStatus.CANCELLED, 0, False, False, False, datetime(2026, 5, 3)),  # not counted
+            (RegistrationStatus.CONFIRMED, 0, True, True, True, datetime(2026, 6, 10, 9)),  # added at the door: a walk-in
+            (RegistrationStatus.CONFIRMED, 0, True, True, False, datetime(2026, 6, 10, 8)),  # added by hand: registered
         ]):
             db.session.add(Registration(
                 event_id=event.id, full_name=f"Gość {number}", email=f"g{number}@example.org", email_key=f"g{number}@example.org",
                 status=status, companions=companions, attended_at=day if attended else None, code=f"KOD{number}",
-                added_by_id=coordinator if added else None, created_at=created,
+                added_by_id=coordinator if added else None, walk_in=walk_in, created_at=created,
             ))
         sent_out = [(datetime(2026, 3, 1), 10, 9), (datetime(2026, 9, 1), 5, 5), (datetime(2025, 9, 1), 7, 7)]  # the last: 2025
         for created, recipients, sent in sent_out:
