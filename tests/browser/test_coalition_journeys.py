@@ -244,7 +244,7 @@ def test_coordinator_enters_paper_signature_with_scan(site, new_page):
     expect(panel).to_have_url(paper_url)
     expect(panel.locator("h1")).to_have_text("Podpis papierowy")
 
-    panel.get_by_label("we własnym imieniu, jako osoba prywatna").check()
+    panel.get_by_label("osoba prywatna, we własnym imieniu").check()
     panel.locator("#full_name").fill(signer)
     panel.locator("#city").fill("Kraków")
     panel.locator("#district").select_option("XVIII Nowa Huta")
