@@ -51,11 +51,32 @@ def change_made(source_path, mutant):
             bodies[node.name] = ast.unparse(node).splitlines()[1:]  # the body, not the renamed def line
     original = bodies.get(f"{function}__mutmut_orig", [])
     mutated = bodies.get(mutant.rpartition(".")[2], [])
-    return [
-        line.rstrip()
-        for line in difflib.unified_diff(original, mutated, lineterm="", n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]
+    removed, added = [], []
+    for line in difflib.unified_diff(original, mutated, lineterm="", n=0):
+        if line.startswith("-") and not line.startswith("---"):
+            removed.append(line[1:])
+        elif line.startswith("+") and not line.startswith("+++"):
+            added.append(line[1:])
+    if len(removed) == len(added) == 1:  # one line changed: show the change, not the whole statement
+        removed, added = around_the_change(removed[0], added[0])
+    return [f"- {line.strip()}" for line in removed] + [f"+ {line.strip()}" for line in added]
+
+
+def around_the_change(before, after, context=40):
+    """The two lines cut to the part that differs, with `context` characters either side."""
+    start = 0
+    while start < min(len(before), len(after)) and before[start] == after[start]:
+        start += 1
+    end = 0
+    while end < min(len(before), len(after)) - start and before[-1 - end] == after[-1 - end]:
+        end += 1
+
+    def cut(line):
+        head = max(start - context, 0)
+        tail = min(len(line) - end + context, len(line))
+        return ("…" if head else "") + line[head:tail] + ("…" if tail < len(line) else "")
+
+    return [cut(before)], [cut(after)]
 
 
 def main():
