@@ -2,7 +2,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import TextAreaField, URLField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..forms import Form
@@ -53,11 +53,13 @@ class ProfileForm(Form):
         description=_l("PNG, JPEG lub WebP, najwyżej 2 MB. Bez nowego pliku zostaje dotychczasowe logo."),
         render_kw={"accept": "image/png,image/jpeg,image/webp"},
     )
-    website_url = URLField(
+    # Text with a URL keyboard, not type=url: a wrong address comes back in the field to correct,
+    # and an input type=url with a value that is no URL is invalid HTML (the Nu checker says so).
+    website_url = StringField(
         _l("Strona internetowa (nieobowiązkowe)"),
         description=_l("Np. https://nazwa-organizacji.pl"),
         filters=[with_scheme],
-        render_kw={"autocomplete": "url"},
+        render_kw={"autocomplete": "url", "inputmode": "url"},
         validators=[Optional(), Length(max=WEBSITE_MAX, message=_l("Wpisz najwyżej %(max)d znaków.")), website_address],
     )
     description = TextAreaField(

@@ -21,7 +21,8 @@ from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEM
 from koalicja.events.models import Event, EventStatus, Registration
 from koalicja.events.notifications import cancel_url, confirmation_url, ticket_url
 from koalicja.extensions import db
-from koalicja.signatures.models import Signature
+from koalicja.profiles.operations import profile_url, submit_profile
+from koalicja.signatures.models import Signature, SignatureStatus, SignerKind
 from koalicja.signatures.notifications import confirmation_token, withdraw_url
 from koalicja.signatures.operations import confirm_signature, sign_declaration
 from koalicja.timeutil import utcnow
@@ -114,6 +115,15 @@ def build_site(app, site):
             event_ticket=_path(ticket_url(confirmed)),
         )
         db.session.commit()
+        organisation = db.session.scalars(
+            select(Signature).where(
+                Signature.declaration_id == declaration.id,
+                Signature.kind == SignerKind.ORGANISATION,
+                Signature.status == SignatureStatus.APPROVED,
+            )
+        ).first()
+        submit_profile(organisation, "https://example.org", "Działamy w sąsiedztwie od 2010 roku.")  # one to moderate
+        site.paths.update(profile=_path(profile_url(organisation)), kiosk_closed=f"/kiosk/{gala.id}/podpisz")
         site.event_ids.update(gala=gala.id, draft=draft.id)
 
 
@@ -139,6 +149,13 @@ def log_in_as_coordinator(page, site):
     page.wait_for_url("**/panel/podpisy")
 
 
+def unlock_kiosk(page, site):
+    """As a coordinator does on the tablet: the door page's button, which logs the panel out there."""
+    page.goto(f"{site.base_url}/panel/wydarzenia/{site.event_ids['gala']}/wejscie")
+    page.get_by_role("button", name="Otwórz kiosk podpisów na tym urządzeniu").click()
+    page.wait_for_url("**/kiosk/*/podpisz")
+
+
 @pytest.fixture(scope="module")
 def tabs(browser, site):
     """One tab per (role, language, device), opened on first use and kept for the module."""
@@ -152,8 +169,10 @@ def tabs(browser, site):
             context.set_default_timeout(TIMEOUT_MS)
             contexts.append(context)
             page = context.new_page()
-            if role == "coordinator":
+            if role in ("coordinator", "kiosk"):
                 log_in_as_coordinator(page, site)
+            if role == "kiosk":
+                unlock_kiosk(page, site)
             opened[key] = page
         return opened[key]
 
@@ -249,6 +268,13 @@ def checked_in(page, site):
     card.locator("button.button--big").wait_for()
 
 
+def profile_with_error(page, site):
+    page.goto(site.base_url + site.paths["profile"])
+    page.locator("#website_url").fill("nie adres strony")
+    page.locator("#submit").click()
+    page.locator(".error-summary").wait_for()
+
+
 def wrong_password(page, site):
     page.goto(site.base_url + "/panel/haslo")
     page.locator("#current_password").fill("zle-haslo-123")
@@ -307,6 +333,11 @@ PUBLIC = {
     "printable declaration": go("/partnerstwo-zielony-brzeg/deklaracja/druk"),
     "allies by district": go(ALLIES + "?dzielnica=xiii-podgorze"),
     "allies with identifiers' coalition": go("/reintegracja-krakow/sojusznicy"),
+    "organisation profile: request a link": go("/profil-organizacji"),
+    "organisation profile: request a link, errors": submit_empty("/profil-organizacji"),
+    "organisation profile: form": go("profile"),
+    "organisation profile: form, errors": profile_with_error,
+    "kiosk closed": go("kiosk_closed"),
 }
 
 COORDINATOR = {
@@ -348,6 +379,17 @@ COORDINATOR = {
     "paper signature, errors": submit_empty(f"/panel/koalicje/{DEMO_SLUG}/podpis-papierowy"),
     "announcements": panel(f"/panel/koalicje/{DEMO_SLUG}/komunikaty"),
     "announcements, errors": submit_empty(f"/panel/koalicje/{DEMO_SLUG}/komunikaty"),
+    "organisation profiles to moderate": panel(f"/panel/koalicje/{DEMO_SLUG}/profile-organizacji"),
+    "funder's report": panel(f"/panel/koalicje/{DEMO_SLUG}/sprawozdanie"),
+    "funder's report, wrong period": panel(f"/panel/koalicje/{DEMO_SLUG}/sprawozdanie?od=2026-12-31&do=2026-01-01"),
+    "walk-in": panel("/panel/wydarzenia/{gala}/wejscie/dopisz"),
+    "walk-in, errors": submit_empty("/panel/wydarzenia/{gala}/wejscie/dopisz"),
+}
+
+# A tablet that a coordinator unlocked at the gala's door (a browser of its own: unlocking logs the panel out).
+KIOSK = {
+    "kiosk: sign form": panel("/kiosk/{gala}/podpisz"),
+    "kiosk: thank you": panel("/kiosk/{gala}/dziekujemy"),  # it returns to the form by itself after 8 s
 }
 
 PHONE_PAGES = {
@@ -385,6 +427,13 @@ def test_coordinator_page_has_no_wcag_violations(tabs, site, name):
 def test_check_in_on_a_phone_has_no_wcag_violations(tabs, site, name):
     page = tabs("coordinator", device="phone")
     PHONE_PAGES[name](page, site)
+    assert_accessible(page, name)
+
+
+@pytest.mark.parametrize("name", list(KIOSK))
+def test_kiosk_page_has_no_wcag_violations(tabs, site, name):
+    page = tabs("kiosk")
+    KIOSK[name](page, site)
     assert_accessible(page, name)
 
 
