@@ -16,11 +16,14 @@ from koalicja.events.models import Event, EventStatus, Registration, Registratio
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
 from koalicja.panel.operations import create_coordinator
+from koalicja.profiles.models import OrganisationProfile, ProfileStatus
+from koalicja.profiles.operations import submit_profile
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.signatures.operations import sign_declaration
 from koalicja.timeutil import utcnow
 
-from ..conftest import VALID_PERSON, Auth, csrf_token_from, current_declaration
+from ..conftest import VALID_ORGANISATION, VALID_PERSON, Auth, csrf_token_from, current_declaration
+from ..declarations.test_allies import add_ally
 
 OTHER_EMAIL = "reintegracja@example.org"
 ADMIN_EMAIL = "admin@example.org"
@@ -125,6 +128,31 @@ def test_a_coordinator_of_another_coalition_cannot_see_or_decide(app, client, co
         event = db.session.get(Event, event_id)
         assert event.status == EventStatus.PUBLISHED and event.title == "Gala"
         assert [(r.status, r.companions) for r in db.session.scalars(select(Registration))] == [("waiting", 0)]
+
+
+def test_a_coordinator_of_another_coalition_cannot_see_or_decide_an_organisation_profile(
+    app, client, coalition, coordinator, other_coordinator
+):
+    with app.app_context():
+        organisation = add_ally(coordinator, **VALID_ORGANISATION)
+        profile_id = submit_profile(organisation, "https://zablocie.example.org", "Sprzątamy, sadzimy, gotujemy.").id
+    auth = Auth(client)
+    auth.login(OTHER_EMAIL, PASSWORD)
+    token = auth.csrf()
+    own_list = client.get("/panel/koalicje/reintegracja/profile-organizacji")
+    assert own_list.status_code == 200 and "Zabłocia" not in own_list.get_data(as_text=True)
+    crafted = [client.get("/panel/koalicje/sasiedztwa/profile-organizacji")]
+    # Through the other coalition's address and through their own, with the other coalition's profile.
+    for slug in ("sasiedztwa", "reintegracja"):
+        crafted += [
+            client.post(f"/panel/koalicje/{slug}/profile-organizacji/{profile_id}/{decision}", data={"csrf_token": token})
+            for decision in ("zatwierdz", "odrzuc")
+        ]
+    assert [response.status_code for response in crafted] == [404] * len(crafted)
+    with app.app_context():
+        assert db.session.get(OrganisationProfile, profile_id).status == ProfileStatus.PENDING
+        assert db.session.scalars(select(AuditEntry.action).where(AuditEntry.subject_type == "organisation_profile")).all() == []
+    assert "ally--card" not in client.get("/sasiedztwa/sojusznicy").get_data(as_text=True)
 
 
 def test_personal_data_export_covers_only_the_coordinators_coalitions(app, client, coalition, other_coordinator):
