@@ -1,4 +1,9 @@
-"""The door without a connection, in chromium: the network switched off and on again."""
+"""The door without a connection, in chromium: the network switched off and on again.
+
+KOALICJA_OFFLINE_SCREENSHOT=docs/screenshots/check-in-offline-phone.png saves the phone's page
+while offline, two check-ins waiting to be sent, for the README.
+"""
+import os
 from datetime import timedelta
 
 from playwright.sync_api import expect
@@ -53,6 +58,8 @@ def test_check_in_keeps_working_offline_and_sends_the_queue_when_the_network_ret
     expect(page.locator("#check-in-results .check-in-card")).to_contain_text("Jan Żak")
     expect(page.locator("#check-in-results .check-in-card")).to_contain_text("Obecna/y (zapisane na tym urządzeniu)")
     expect(state.get_by_role("status")).to_contain_text("2 do wysłania")
+    if os.environ.get("KOALICJA_OFFLINE_SCREENSHOT"):
+        page.screenshot(path=os.environ["KOALICJA_OFFLINE_SCREENSHOT"])
     with app.app_context():
         assert attended_count(db.session.get(Event, gala_id)) == 0  # nothing reached the server yet
 
