@@ -75,6 +75,7 @@ def test_the_emails_of_a_signature_from_the_link_to_the_annex(app, client, coali
         invitation = mails()[-1]
         check(invitation, f"Prośba o poparcie aneksu do deklaracji: {COALITION}", signature_id)
         assert "Link jest ważny przez 60 dni." in invitation.body_text
+        assert "dodaliśmy aneks nr 1: „Aneks o zespole”." in invitation.body_text
         assert "http://koalicja.test/sasiedztwa/deklaracja/aneks-1" in invitation.body_text
         endorse_path = link(invitation, "poparcie")
     assert "Popieram aneks" in client.get(endorse_path).get_data(as_text=True)
