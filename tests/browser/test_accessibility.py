@@ -21,6 +21,7 @@ from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEM
 from koalicja.events.models import Event, EventStatus, Registration
 from koalicja.events.notifications import cancel_url, confirmation_url, ticket_url
 from koalicja.extensions import db
+from koalicja.panel.operations import create_coordinator
 from koalicja.profiles.operations import profile_url, submit_profile
 from koalicja.signatures.models import Signature, SignatureStatus, SignerKind
 from koalicja.signatures.notifications import confirmation_token, withdraw_url
@@ -40,6 +41,8 @@ ALLIES = f"/{DEMO_SLUG}/sojusznicy"
 EVENTS = f"/{DEMO_SLUG}/wydarzenia"
 GALA = f"{EVENTS}/gala-sojusznikow-sasiedztw"
 FULL_EVENT = f"{EVENTS}/wizyta-studyjna-wroclaw"
+# Unlocking a kiosk signs its account out everywhere, so the tablet has an account of its own.
+DOOR_EMAIL, DOOR_PASSWORD = "wejscie@example.org", "haslo-przy-wejsciu-2026"
 
 
 @dataclass
@@ -122,6 +125,9 @@ def build_site(app, site):
                 Signature.status == SignatureStatus.APPROVED,
             )
         ).first()
+        door = create_coordinator(DOOR_EMAIL, "Osoba przy wejściu", DOOR_PASSWORD)
+        door.coalitions.append(demo)
+        db.session.commit()
         submit_profile(organisation, "https://example.org", "Działamy w sąsiedztwie od 2010 roku.")  # one to moderate
         site.paths.update(profile=_path(profile_url(organisation)), kiosk_closed=f"/kiosk/{gala.id}/podpisz")
         site.event_ids.update(gala=gala.id, draft=draft.id)
@@ -141,10 +147,10 @@ def site(tmp_path_factory):
         db.engine.dispose()
 
 
-def log_in_as_coordinator(page, site):
+def log_in_as_coordinator(page, site, email=DEMO_COORDINATOR_EMAIL, password=DEMO_COORDINATOR_PASSWORD):
     page.goto(site.base_url + "/panel/logowanie")
-    page.locator("#email").fill(DEMO_COORDINATOR_EMAIL)
-    page.locator("#password").fill(DEMO_COORDINATOR_PASSWORD)
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
     page.locator("#submit").click()
     page.wait_for_url("**/panel/podpisy")
 
@@ -169,9 +175,10 @@ def tabs(browser, site):
             context.set_default_timeout(TIMEOUT_MS)
             contexts.append(context)
             page = context.new_page()
-            if role in ("coordinator", "kiosk"):
+            if role == "coordinator":
                 log_in_as_coordinator(page, site)
-            if role == "kiosk":
+            elif role == "kiosk":
+                log_in_as_coordinator(page, site, DOOR_EMAIL, DOOR_PASSWORD)
                 unlock_kiosk(page, site)
             opened[key] = page
         return opened[key]
