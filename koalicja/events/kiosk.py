@@ -17,7 +17,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, make_response, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 from wtforms import BooleanField, StringField
 from wtforms.validators import ValidationError
 
@@ -100,7 +100,8 @@ def unlock(event_id):
         abort(404)  # the event is over
     open_kiosk(event, by=current_user)
     token = make_token(PURPOSE, {"e": event.id, "c": current_user.id})
-    logout_user()
+    # This device leaves the panel; the coordinator's other devices (the phone at the door) stay
+    # logged in, so no logout_user(), which would end every session of the account.
     session.clear()
     response = see_other(url_for("events_kiosk.sign", event_id=event.id))
     response.set_cookie(

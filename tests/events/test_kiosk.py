@@ -12,7 +12,7 @@ from koalicja.mail.models import OutboxMessage
 from koalicja.signatures.models import Signature, SignatureStatus
 from koalicja.timeutil import utcnow
 
-from ..conftest import VALID_PERSON, csrf_token_from
+from ..conftest import VALID_PERSON, Auth, csrf_token_from
 from .conftest import make_event
 
 
@@ -43,8 +43,11 @@ def _session_of(app, client):
 
 
 def test_the_kiosk_resets_after_each_signer_and_keeps_nothing_of_them(app, client, auth, coalition, coordinator):
+    phone = app.test_client()
+    Auth(phone).login()
     event_id = _kiosk(app, client, auth)
     assert client.get("/panel/podpisy").status_code in (302, 303)  # the tablet is logged out of the panel
+    assert phone.get("/panel/podpisy").status_code == 200  # the coordinator's phone at the door is not
     signed = _sign(client, event_id)
     assert signed.status_code == 303 and signed.headers["Location"].endswith(f"/kiosk/{event_id}/dziekujemy")
     thanks = client.get(signed.headers["Location"])
