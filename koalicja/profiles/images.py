@@ -47,14 +47,18 @@ def _refuse_upload(refused, max_bytes):
     return LogoRefused(_l("Logo musi być obrazem PNG, JPEG lub WebP. Inne pliki (także SVG) nie są przyjmowane."))
 
 
-def _trailing_data(data, kind):
-    """Bytes after the image's own end: where a polyglot keeps its second file. (A file with
-    no end at all is cut short: Pillow refuses it as unreadable.)"""
-    marker = {"image/png": _PNG_END, "image/jpeg": b"\xff\xd9"}.get(kind)
-    if marker is None:
-        return False  # WebP: a RIFF container whose length is in its header (checked by the caller)
+def _end_of_image(data, kind):
+    """Where the image's own data ends, by its format's end marker (PNG's IEND chunk, JPEG's
+    EOI) or, for WebP, the RIFF length in its header; None when the file stops before it.
+
+    Checked here rather than left to Pillow: WeasyPrint (the PDF printouts) sets Pillow's
+    process-wide LOAD_TRUNCATED_IMAGES on import, after which a cut-short file decodes."""
+    if kind == "image/webp":
+        length = int.from_bytes(data[4:8], "little") + 8
+        return length if length <= len(data) else None
+    marker = {"image/png": _PNG_END, "image/jpeg": b"\xff\xd9"}[kind]
     end = data.rfind(marker)
-    return end != -1 and data[end + len(marker):].strip(b"\0") != b""
+    return None if end == -1 else end + len(marker)
 
 
 def clean_logo(upload):
@@ -67,13 +71,16 @@ def clean_logo(upload):
         raise _refuse_upload(refused, max_bytes) from refused
     data = upload.stream.read()
     upload.stream.seek(0)
-    riff_length = int.from_bytes(data[4:8], "little") + 8 if kind == "image/webp" else len(data)
-    if _FOREIGN.search(data) or _trailing_data(data, kind) or riff_length != len(data):
+    unreadable = LogoRefused(_l("Nie udało się odczytać tego obrazu: plik jest uszkodzony albo niepełny."))
+    end = _end_of_image(data, kind)
+    if end is None:
+        raise unreadable
+    # Bytes after the image's own end are where a polyglot keeps its second file.
+    if _FOREIGN.search(data) or data[end:].strip(b"\0") != b"":
         raise LogoRefused(_l(
             "Ten plik zawiera oprócz obrazu inne dane (np. kod strony albo archiwum), więc go nie przyjmujemy. "
             "Otwórz logo w programie graficznym, zapisz je jeszcze raz jako PNG, JPEG lub WebP i wyślij nowy plik."
         ))
-    unreadable = LogoRefused(_l("Nie udało się odczytać tego obrazu: plik jest uszkodzony albo niepełny."))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -3,7 +3,7 @@ import io
 import re
 
 import pytest
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageFile
 from sqlalchemy import select
 
 from koalicja.coordinators.audit import AuditEntry
@@ -169,10 +169,16 @@ REFUSED_LOGOS = {
                   "Plik ma 0,3 MB, a logo może mieć najwyżej 0,3 MB"),
     "decompression bomb": (image_bytes(size=(3000, 3000), mode="L", colour=0), "bomba.png", "Obraz ma 3000 × 3000 pikseli"),
     "cut short": (image_bytes()[:60], "ucięte.png", "Nie udało się odczytać tego obrazu"),
+    "JPEG cut short": (image_bytes("JPEG", mode="RGB", colour=(9, 9, 9))[:-200], "ucięte.jpg", "Nie udało się odczytać tego obrazu"),
 }
 
 
-def test_an_unsafe_or_broken_logo_is_refused_with_a_polish_error_next_to_the_field(app, client, organisation):
+@pytest.mark.parametrize("weasyprint_loaded", [False, True], ids=["alone", "after-weasyprint"])
+def test_an_unsafe_or_broken_logo_is_refused_with_a_polish_error_next_to_the_field(
+    app, client, organisation, monkeypatch, weasyprint_loaded
+):
+    # WeasyPrint, once imported for a printout, lets Pillow decode cut-short files for the whole process.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", weasyprint_loaded)
     link = profile_link(app, client)
     for case, (logo, filename, error) in REFUSED_LOGOS.items():
         response = send_profile(client, link, logo=logo, filename=filename, website_url="https://example.org")
