@@ -63,8 +63,25 @@ def sqlite_schema(tmp_path_factory):
 
 @pytest.fixture(params=DATABASES)
 def database(request):
-    """The engine this test runs on: every test that touches the database runs on both."""
+    """The engine this test runs on: every test that touches the database runs on both, except
+    those marked `one_engine` (see pytest_collection_modifyitems)."""
     return request.param
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests of what the app shows or emits from data a fixture wrote (languages, headers, CSRF,
+    printable pages, calendar files, e-mail scores, share previews), marked `one_engine`, run on
+    SQLite only: no engine difference can reach them, and the suite must stay under 10 minutes
+    on 2 cores. State changes, queries, locking and everything else run on both."""
+    others = [
+        item for item in items
+        if item.get_closest_marker("one_engine") and getattr(item, "callspec", None)
+        and item.callspec.params.get("database", DATABASES[0]) != DATABASES[0]
+    ]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        left_out = set(others)
+        items[:] = [item for item in items if item not in left_out]
 
 
 @pytest.fixture

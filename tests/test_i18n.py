@@ -27,6 +27,8 @@ from .translations import (
     read_catalogue,
 )
 
+pytestmark = pytest.mark.one_engine
+
 
 @pytest.fixture(autouse=True, scope="module")
 def compiled():

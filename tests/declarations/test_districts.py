@@ -17,6 +17,8 @@ from koalicja.timeutil import utcnow
 from ..conftest import VALID_ORGANISATION, VALID_PERSON, current_declaration, sign
 from .test_allies import add_ally, names_on
 
+pytestmark = pytest.mark.one_engine
+
 
 def saved_signature(app):
     with app.app_context():

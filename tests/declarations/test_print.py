@@ -15,6 +15,8 @@ from ..conftest import VALID_ORGANISATION, current_declaration
 from ..test_queries import add_signatures, statements_for
 from .test_allies import add_ally
 
+pytestmark = pytest.mark.one_engine
+
 URL = "/sasiedztwa/deklaracja/druk"
 
 

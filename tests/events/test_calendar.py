@@ -12,6 +12,8 @@ from koalicja.timeutil import utcnow, warsaw_to_utc
 
 from .conftest import event_url, load_event, make_event
 
+pytestmark = pytest.mark.one_engine
+
 WARSAW_OFFSETS = {"winter": timedelta(hours=1), "summer": timedelta(hours=2)}
 STARTS = {"winter": datetime(2027, 1, 15, 18, 30), "summer": datetime(2027, 7, 1, 18, 30)}
 

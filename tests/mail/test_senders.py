@@ -187,7 +187,7 @@ def test_a_dead_senders_messages_go_out_when_its_claim_runs_out(app):
     with SlowSmtpServer(delay=0.1) as server, app.app_context():
         queue_messages(total)
         db.engine.dispose()
-        dying = sender_process(app, server, MAIL_CLAIM_SECONDS="6")  # claims all 40 in its first batch
+        dying = sender_process(app, server, MAIL_CLAIM_SECONDS="4")  # claims all 40 in its first batch
         server.wait_for(5)
         dying.kill()  # kill -9 in the middle of its batch
         dying.communicate()
@@ -195,12 +195,12 @@ def test_a_dead_senders_messages_go_out_when_its_claim_runs_out(app):
         arrived = len(server.recipients)
         assert arrived < total
 
-        use_smtp(app, server, MAIL_CLAIM_SECONDS=6)
+        use_smtp(app, server, MAIL_CLAIM_SECONDS=4)
         from koalicja.mail.operations import deliver_due
 
-        # Still claimed (renewed every half lease, so for at least 3 s more): nobody sends them twice.
+        # Still claimed (renewed every half lease, so for at least 2 s more): nobody sends them twice.
         assert deliver_due().sent == 0
-        time.sleep(max(0.0, 6.5 - (time.monotonic() - killed_at)))
+        time.sleep(max(0.0, 4.5 - (time.monotonic() - killed_at)))
         report = deliver_due()
         assert report.sent >= total - arrived  # the rest, and maybe the one in flight at the kill
         recipients = server.recipients

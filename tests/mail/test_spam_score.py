@@ -47,6 +47,8 @@ from koalicja.signatures.operations import decide_signature, send_withdraw_links
 from ..conftest import SLUG, VALID_ORGANISATION, VALID_PERSON, current_declaration
 from ..events.conftest import make_event
 
+pytestmark = pytest.mark.one_engine
+
 MISSING_SPAMASSASSIN = (
     "Brak SpamAssassina: zainstaluj pakiet Debiana 'spamassassin' (apt-get install spamassassin), "
     "inaczej test punktacji e-maili zostanie pominięty."

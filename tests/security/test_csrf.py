@@ -7,6 +7,8 @@ from koalicja.signatures.models import Signature
 
 from ..conftest import VALID_PERSON
 
+pytestmark = pytest.mark.one_engine
+
 
 @pytest.mark.parametrize(
     "path",

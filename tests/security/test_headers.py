@@ -5,6 +5,8 @@ import pytest
 
 from koalicja import create_app
 
+pytestmark = pytest.mark.one_engine
+
 
 @pytest.mark.parametrize("path", ["/sasiedztwa/", "/sasiedztwa/podpisz", "/panel/logowanie", "/nie-ma/"])
 def test_security_headers_on_every_page(client, coalition, path):

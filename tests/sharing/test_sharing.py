@@ -15,6 +15,8 @@ from ..conftest import VALID_ORGANISATION, sign
 from ..declarations.test_allies import add_ally
 from ..events.conftest import make_event
 
+pytestmark = pytest.mark.one_engine
+
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
