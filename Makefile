@@ -100,6 +100,7 @@ test: install-test test-packages
 # Then the score per module and every survivor not listed in mutation/equivalent.txt.
 MUTANTS ?=
 mutation: install-test
+	$(BIN)/pip install --quiet -e '.[test,mutation]'
 	KOALICJA_TEST_DATABASES=sqlite $(BIN)/mutmut run --max-children 2 $(if $(MUTANTS),"$(MUTANTS)")
 	$(BIN)/python mutation/report.py
 

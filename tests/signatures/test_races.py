@@ -290,9 +290,9 @@ def test_two_coordinators_approving_the_same_entries_decide_each_once(database_u
 
 
 def test_one_confirmation_link_pressed_twenty_times_confirms_once(database_url, tmp_path):
-    """30 rounds: 30 unconfirmed signers, each link POSTed 20 times at once (5 links per burst)."""
+    """15 rounds: 15 unconfirmed signers, each link POSTed 20 times at once (5 links per burst)."""
     app = _app(database_url)
-    ids = _world(app, 30, status=SignatureStatus.UNCONFIRMED)
+    ids = _world(app, 15, status=SignatureStatus.UNCONFIRMED)
     links = _links(app, CONFIRM_PURPOSE, ids)
     outcomes = {}
     with served_app(database_url, tmp_path) as base_url:
