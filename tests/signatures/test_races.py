@@ -327,8 +327,8 @@ def test_one_confirmation_link_pressed_twenty_times_confirms_once(database_url, 
     print("20 x confirm:", figures)
     assert figures == {
         "links that confirmed more than once": 0,
-        "confirmations answered": 30,
-        "confirmed": 30,
+        "confirmations answered": len(ids),
+        "confirmed": len(ids),
         "e-mails": 0,
         "audit entries": 0,
     }, figures
