@@ -24,34 +24,29 @@ def _served_event_or_404(event_id):
     return event
 
 
-@bp.get("/<int:event_id>/lista-obecnosci.pdf")
-def attendance_list(event_id):
-    """For signing at the door: every registrant once, then empty rows for walk-ins."""
+def _attendance_pdf(event_id, filename, blank_rows, checked_in):
     event = _served_event_or_404(event_id)
     return pdf_download(
-        f"lista-obecnosci-{event.slug}.pdf",
+        f"{filename}-{event.slug}.pdf",
         "events/print/attendance.html",
         event=event,
         letterhead=letterhead(event.coalition),
         rows=attendance_rows(event),
-        blank_rows=WALK_IN_ROWS,
-        checked_in=False,
+        blank_rows=blank_rows,
+        checked_in=checked_in,
     )
+
+
+@bp.get("/<int:event_id>/lista-obecnosci.pdf")
+def attendance_list(event_id):
+    """For signing at the door: every registrant once, then empty rows for walk-ins."""
+    return _attendance_pdf(event_id, "lista-obecnosci", blank_rows=WALK_IN_ROWS, checked_in=False)
 
 
 @bp.get("/<int:event_id>/obecni.pdf")
 def attendance_record(event_id):
     """After the event: the same list, marked with who was checked in and when."""
-    event = _served_event_or_404(event_id)
-    return pdf_download(
-        f"obecnosc-{event.slug}.pdf",
-        "events/print/attendance.html",
-        event=event,
-        letterhead=letterhead(event.coalition),
-        rows=attendance_rows(event),
-        blank_rows=0,
-        checked_in=True,
-    )
+    return _attendance_pdf(event_id, "obecnosc", blank_rows=0, checked_in=True)
 
 
 @bp.get("/<int:event_id>/identyfikatory.pdf")
