@@ -23,6 +23,8 @@ FLOORS = [
     {"declarations"},
     # Features built on membership.
     {"events", "announcements", "privacy", "sharing"},
+    # The members' voice: consultations on the roll of allies, and decisions of the members' meetings.
+    {"consultations"},
     # Beyond the app: widgets for other sites, the read API and the feeds, built on those features.
     {"reach"},
     # The coordinators' screens, and the funder's report over every feature.

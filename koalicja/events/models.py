@@ -57,6 +57,13 @@ class Event(db.Model):
     calendar_token: Mapped[str] = mapped_column(String(16), default=lambda: secrets.token_hex(8))
     sequence: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A meeting of the coalition's working group (posiedzenie): its agenda before, its minutes
+    # (text and an optional PDF scan under instance/) after; members see past meetings' minutes.
+    is_members_meeting: Mapped[bool] = mapped_column(default=False, server_default="0")
+    agenda: Mapped[str] = mapped_column(Text, default="", server_default="")
+    minutes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    minutes_file: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    minutes_published_at: Mapped[datetime | None]
 
     coalition = relationship("Coalition")
 
