@@ -107,6 +107,17 @@ def expire_holds_command():
     click.echo(f"Wydarzenia z wygasłymi rezerwacjami: {expire_holds()}")
 
 
+@click.command("consultations-tick")
+@with_appcontext
+def consultations_tick_command():
+    """Open the consultations due to open, send the reminders due, close those past their time
+    (run every few minutes, like expire-holds)."""
+    from .consultations.operations import tick
+
+    report = tick()
+    click.echo(f"Konsultacje: otwarte {report['opened']}, przypomnienia {report['reminded']}, zamknięte {report['closed']}")
+
+
 @click.command("purge")
 @click.option("--days", type=int, default=None, help="Override PURGE_AFTER_DAYS (default 14).")
 @with_appcontext
@@ -163,6 +174,7 @@ def init_app(app):
         create_coordinator_command,
         send_mail_command,
         expire_holds_command,
+        consultations_tick_command,
         purge_command,
         backup_command,
         restore_command,

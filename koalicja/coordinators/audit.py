@@ -83,6 +83,7 @@ class AuditAction(StrEnum):
     EMAIL_CORRECTION = "email_correction"  # a coordinator corrected a mistyped address
     UNDO = "undo"  # a coordinator took back their own decision on a waiting entry a moment after
     WITNESSED_SIGNING = "witnessed_signing"  # signed on the kiosk at an event, identity confirmed by a coordinator
+    CONSULTATION = "consultation"  # a consultation created, opened, extended, closed; a voice entered by hand
 
 
 AUDIT_ACTION_LABELS = {
@@ -104,6 +105,7 @@ AUDIT_ACTION_LABELS = {
     AuditAction.EMAIL_CORRECTION: _l("Poprawa adresu e-mail"),
     AuditAction.UNDO: _l("Cofnięcie decyzji"),
     AuditAction.WITNESSED_SIGNING: _l("Podpis na miejscu ze świadkiem"),
+    AuditAction.CONSULTATION: _l("Konsultacja"),
 }
 
 
