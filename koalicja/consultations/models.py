@@ -113,8 +113,10 @@ class Consultation(db.Model):
     secret: Mapped[bool] = mapped_column(default=False)
     live_results: Mapped[bool] = mapped_column(default=False)  # counts shown while it runs
     results_public: Mapped[bool] = mapped_column(default=True)  # False: members only, by their link
-    # How many days before the close the automatic reminder goes to those who have not taken part.
-    reminder_days: Mapped[int | None] = mapped_column(default=2)
+    # How many days before the close the automatic reminder goes to those who have not taken part;
+    # None: no automatic reminder. No column default: SQLAlchemy would put it in place of a None
+    # on insert, and "no reminder" could not be stored (the panel's form proposes 2).
+    reminder_days: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(20), default=ConsultationStatus.DRAFT, index=True)
     roll_size: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
