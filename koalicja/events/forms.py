@@ -1,6 +1,8 @@
 import re
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
@@ -9,6 +11,8 @@ from ..forms import Form
 from ..security import BotTrapMixin
 from ..signatures.forms import email_field, max_length, plain_text, strip
 from ..text import search_key
+from ..uploads import megabytes
+from .meetings import minutes_scan_problem
 from .operations import AUDIENCE_ALL, AUDIENCE_HOLDING_PLACE
 
 
@@ -148,6 +152,16 @@ class EventForm(Form):
     reserved_for_allies = _count(_l("Miejsca zarezerwowane dla sojuszników"), default=0)
     max_per_organisation = _count(_l("Najwięcej osób z jednej organizacji (puste: bez limitu)"))
     requires_approval = BooleanField(_l("Każde zgłoszenie wymaga akceptacji osoby koordynującej"))
+    is_members_meeting = BooleanField(
+        _l("Posiedzenie członków i członkiń koalicji (grupa robocza)"),
+        description=_l("Obecność weźmiemy z wejścia (check-in). Po posiedzeniu dodasz protokół i zapiszesz podjęte decyzje."),
+    )
+    agenda = TextAreaField(
+        _l("Porządek obrad (Markdown)"),
+        description=_l("Pokażemy go na stronie posiedzenia. Np. lista punktów: 1. Otwarcie, 2. Wybór partnera wiodącego."),
+        filters=[strip],
+        validators=[Optional(), max_length(20000)],
+    )
     hold_hours = IntegerField(
         _l("Ile godzin czekamy na potwierdzenie miejsca"),
         default=48,
@@ -165,6 +179,27 @@ class EventForm(Form):
     def validate_slug(self, field):
         if field.data and slugify(field.data) != field.data:
             raise ValidationError(_l("Użyj tylko małych liter bez polskich znaków, cyfr i myślników."))
+
+
+class MinutesForm(Form):
+    """The minutes of a members' meeting: text, and the signed minutes as a PDF scan."""
+
+    minutes = TextAreaField(_l("Protokół (Markdown)"), filters=[strip], validators=[Optional(), max_length(50000)])
+    scan = FileField(_l("Skan podpisanego protokołu (PDF, nieobowiązkowo)"), render_kw={"accept": ".pdf,application/pdf"})
+    remove_scan = BooleanField(_l("Usuń zapisany skan protokołu"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scan.description = _l(
+            "Tylko PDF, najwyżej %(size)s MB. Jeśli formularz pokaże błąd, wybierz plik jeszcze raz.",
+            size=megabytes(current_app.config["SCAN_MAX_BYTES"]),
+        )
+
+    def validate_scan(self, field):
+        if field.data:
+            problem = minutes_scan_problem(field.data)
+            if problem is not None:
+                raise ValidationError(problem)
 
 
 class EventMessageForm(Form):

@@ -16,8 +16,9 @@ from ..htmx import render_page_or_fragment, see_other, wants_fragment
 from ..locking import NoLongerApplies
 from ..serving import cached_page
 from ..timeutil import utc_to_warsaw, warsaw_to_utc
-from .forms import AddPersonForm, CompanionsForm, EventForm, EventMessageForm, slugify
+from .forms import AddPersonForm, CompanionsForm, EventForm, EventMessageForm, MinutesForm, slugify
 from .kiosk import witness_code
+from .meetings import attendees, has_started, save_minutes, send_minutes_scan, set_minutes_published
 from .models import REGISTRATION_STATUS_LABELS, Event, EventStatus, Registration, RegistrationStatus
 from .offline import device_copy_expires_at, record_scans, registrants_for_device
 from .operations import (
@@ -50,6 +51,7 @@ TIME_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_cl
 EVENT_FIELDS = (
     "title", "summary", "description", "venue", "address", "accessibility", "capacity", "max_companions",
     "allies_only", "reserved_for_allies", "max_per_organisation", "requires_approval", "hold_hours",
+    "is_members_meeting", "agenda",
 ) + TIME_FIELDS
 
 
@@ -105,7 +107,7 @@ def _event_data(form):
     for name in TIME_FIELDS:
         if data[name] is not None:
             data[name] = warsaw_to_utc(data[name])
-    for name in ("summary", "description", "venue", "address", "accessibility"):
+    for name in ("summary", "description", "venue", "address", "accessibility", "agenda"):
         data[name] = data[name] or ""
     data["max_companions"] = data["max_companions"] or 0
     data["reserved_for_allies"] = data["reserved_for_allies"] or 0
@@ -383,6 +385,60 @@ def attendance(registration_id):
         )
     # Back to the same search, or to this person's card when the page came from a scanned code.
     return see_other(url_for("events_panel.check_in", event_id=registration.event_id, q=query or registration.code))
+
+
+# ---- a members' meeting: its minutes (koalicja/events/meetings.py) ----
+
+
+def _meeting_or_404(event_id):
+    event = _event_or_404(event_id)
+    if not event.is_members_meeting:
+        abort(404)
+    return event
+
+
+@bp.route("/<int:event_id>/protokol", methods=["GET", "POST"])
+def minutes(event_id):
+    """The minutes of a members' meeting (text and PDF scan), who was there, and the way to
+    its decisions (koalicja/consultations/meeting_decisions.py)."""
+    event = _meeting_or_404(event_id)
+    form = MinutesForm(data={"minutes": event.minutes} if request.method == "GET" else None)
+    refusal = None
+    if form.validate_on_submit():
+        try:
+            save_minutes(event, form.minutes.data, form.scan.data, form.remove_scan.data, by=current_user)
+        except NoLongerApplies as refused:  # not started yet, cancelled meanwhile: the text stays in the form
+            refusal = refused.message
+        else:
+            flash(_("Zapisano protokół."), "success")
+            return see_other(url_for("events_panel.minutes", event_id=event.id))
+    return render_template(
+        "events/panel/meeting_minutes.html",
+        event=event,
+        form=form,
+        refusal=refusal,
+        started=has_started(event),
+        attendees=attendees(event),
+    ), 422 if request.method == "POST" else 200
+
+
+@bp.post("/<int:event_id>/protokol/publikacja")
+def publish_minutes(event_id):
+    event = _meeting_or_404(event_id)
+    published = request.form.get("publish") == "1"
+    try:
+        set_minutes_published(event, published, by=current_user)
+    except NoLongerApplies as refused:
+        flash(refused.message, "error")
+    else:
+        flash(_("Protokół jest opublikowany.") if published else _("Protokół widzą teraz tylko osoby koordynujące."), "success")
+    return see_other(url_for("events_panel.minutes", event_id=event_id))
+
+
+@bp.get("/<int:event_id>/protokol.pdf")
+def minutes_scan(event_id):
+    """The scan of the minutes, published or not, for coordinators of the meeting's coalition."""
+    return send_minutes_scan(_meeting_or_404(event_id))
 
 
 # ---- the door without a connection (static/js/check-in-offline.js, koalicja/events/offline.py) ----

@@ -11,6 +11,7 @@ from ..text import render_markdown
 from ..tokens import TokenExpired, TokenInvalid
 from .calendar import event_ics
 from .forms import RegistrationForm
+from .meetings import attendance_counts, past_meetings, published_meeting, send_minutes_scan
 from .models import EventStatus, RegistrationStatus
 from .notifications import CANCEL_PURPOSE, TICKET_PURPOSE, cancel_url, ticket_qr_svg, ticket_url
 from .operations import (
@@ -83,6 +84,30 @@ def detail(slug, event_slug):
         places=places,
         description_html=render_markdown(event.description),
     )
+
+
+@bp.get("/<slug>/posiedzenia")
+@cached_page(clock=True)
+def meetings(slug):
+    """Past meetings of the working group: agenda, attendance and the minutes once published
+    (unpublished minutes stay in the panel)."""
+    coalition = public_coalition_or_404(slug)
+    events = past_meetings(coalition)
+    return render_template(
+        "events/meetings.html",
+        coalition=coalition,
+        meetings=events,
+        attendance=attendance_counts(events),
+    )
+
+
+@bp.get("/<slug>/posiedzenia/<event_slug>/protokol.pdf")
+def meeting_minutes_scan(slug, event_slug):
+    """The scan of a past meeting's published minutes (404 while they are not published)."""
+    event = published_meeting(public_coalition_or_404(slug), event_slug)
+    if event is None:
+        abort(404)
+    return send_minutes_scan(event)
 
 
 @bp.get("/<slug>/wydarzenia/<event_slug>/zapisz")
