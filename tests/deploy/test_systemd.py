@@ -55,7 +55,7 @@ def _directives(unit, name):
 
 
 def test_every_timer_starts_a_service_of_the_kit():
-    assert {timer.stem for timer in TIMERS} == {"koalicja-expire-holds", "koalicja-purge", "koalicja-backup"}
+    assert {timer.stem for timer in TIMERS} == {"koalicja-expire-holds", "koalicja-consultations", "koalicja-purge", "koalicja-backup"}
     for timer in TIMERS:
         assert (UNITS / f"{timer.stem}.service").exists(), timer.name
         assert _directives(timer, "OnCalendar"), timer.name
@@ -106,7 +106,7 @@ def cli_app(tmp_path):
 
 def test_every_flask_command_of_the_units_exists_with_its_options(cli_app):
     commands = _commands()
-    assert {argv[0] for _, argv in commands} == {"send-mail", "expire-holds", "purge", "backup"}
+    assert {argv[0] for _, argv in commands} == {"send-mail", "expire-holds", "consultations-tick", "purge", "backup"}
     runner = cli_app.test_cli_runner()
     for unit, argv in commands:
         # Click parses every option before it answers --help: an unknown one is an error.
