@@ -46,7 +46,8 @@ run: install pdf
 	$(RUN_ENV) $(FLASK) seed-demo
 	@echo "Strona: $(RUN_BASE_URL)  (e-maile trafiają do instance/outbox/ i na konsolę)"
 	@$(RUN_ENV) $(FLASK) send-mail --watch & MAILER=$$!; \
-	trap 'kill $$MAILER 2>/dev/null' EXIT INT TERM; \
+	(while sleep 60; do $(RUN_ENV) $(FLASK) consultations-tick >/dev/null; done) & TICKER=$$!; \
+	trap 'kill $$MAILER $$TICKER 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Debian packages the tests and printouts use. Each test that needs one starts its own
