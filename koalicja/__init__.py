@@ -52,6 +52,7 @@ def create_app(test_config=None):
 
     from . import models  # noqa: F401  (every table known before the first query)
     from .announcements.views import bp as announcements_bp
+    from .consultations.views import bp as consultations_bp
     from .consultations.panel import bp as consultations_panel_bp
     from .declarations.panel import bp as declarations_panel_bp
     from .declarations.views import bp as declarations_bp
@@ -86,6 +87,7 @@ def create_app(test_config=None):
     app.register_blueprint(people_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(consultations_bp)  # the members' side: list, pages, the ballot by personal link
     app.register_blueprint(announcements_bp)
     app.register_blueprint(reach_bp)  # widgets, the read API and the feeds (koalicja/reach/)
     app.register_blueprint(signatures_bp)
