@@ -553,15 +553,12 @@ def _record_opinions(consultation, member, opinions, now):
 
 
 def _locked_member(member, now):
-    """(consultation, member) read again under the consultation's lock, refused unless it takes voices."""
+    """(consultation, member) read again under the consultation's lock, refused unless it takes
+    voices (a roll exists only once it opened, so it is open or closed)."""
     consultation = _locked(member.consultation_id)
     member = db.session.get(ConsultationMember, member.id, populate_existing=True)
-    if member is None:
-        refuse(ConsultationGone())
-    if consultation.is_closed or (consultation.is_open and not consultation.accepts_voices(now)):
+    if not consultation.accepts_voices(now):
         refuse(AlreadyClosed())
-    if not consultation.is_open:
-        refuse(NotOpen())
     return consultation, member
 
 

@@ -146,6 +146,11 @@ def option_id(consultation, position):
     return next(option.id for option in consultation.options if option.position == position)
 
 
+def voice_token_of(member):
+    """The token of the member's personal link (read afresh: a new representative gets a new one)."""
+    return voice_token(db.session.get(ConsultationMember, member.id))
+
+
 def ballot_path(member):
     """The member's personal link as a path for the test client."""
-    return f"/{SLUG}/konsultacje/glos/{voice_token(member)}"
+    return f"/{SLUG}/konsultacje/glos/{voice_token_of(member)}"
