@@ -6,7 +6,6 @@ operations would leave it, so each rule is checked on exact numbers."""
 from datetime import datetime, timedelta
 from secrets import token_hex
 
-import pytest
 from sqlalchemy import select
 
 from koalicja.coalitions.models import Coalition
@@ -71,22 +70,19 @@ def winners(results):
     return [str(option.display_label) for option in results.winners]
 
 
-@pytest.mark.parametrize(
-    ("votes", "outcome"),
-    [
+def test_majority_decision_counts_abstentions_as_cast(ctx, coalition):
+    for votes, outcome in [
         ((4, 1, 1), "adopted"),  # 4 of 6: more than half
         ((3, 1, 2), "not_adopted"),  # 3 of 6: abstentions are votes cast, half is not a majority
         ((2, 2, 0), "not_adopted"),  # a tie
         ((0, 0, 0), "not_adopted"),  # nobody voted
-    ],
-)
-def test_majority_decision_counts_abstentions_as_cast(ctx, coalition, votes, outcome):
-    results = results_of(consultation_with(votes))
+    ]:
+        results = results_of(consultation_with(votes))
 
-    assert results.outcome == outcome
-    assert results.votes_cast == sum(votes)
-    assert winners(results) == (["Za"] if outcome == "adopted" else [])
-    assert counts(results) == [("Za", votes[0]), ("Przeciw", votes[1]), ("Wstrzymuję się", votes[2])]
+        assert results.outcome == outcome, votes
+        assert results.votes_cast == sum(votes)
+        assert winners(results) == (["Za"] if outcome == "adopted" else [])
+        assert counts(results) == [("Za", votes[0]), ("Przeciw", votes[1]), ("Wstrzymuję się", votes[2])]
 
 
 def test_majority_decision_sentences(ctx, coalition):
@@ -165,28 +161,24 @@ def test_approval_voting_approves_each_option_with_the_share_of_the_voters(ctx, 
     assert (nothing.outcome, winners(nothing)) == ("no_majority", [])  # 2 of 4 is not more than half
 
 
-@pytest.mark.parametrize(
-    ("took_part", "roll", "quorum", "met"),
-    [
+def test_quorum(ctx, coalition):
+    for took_part, roll, quorum, met in [
         (3, 7, 50, False),  # 42.9 % of 7
         (4, 7, 50, True),  # 57.1 % of 7: 3.5 voices needed
         (4, 8, 50, True),  # exactly the quorum
         (0, 7, None, None),  # no quorum
-    ],
-)
-def test_quorum(ctx, coalition, took_part, roll, quorum, met):
-    results = results_of(consultation_with((took_part, 0, 0), roll=roll, quorum=quorum))
+    ]:
+        results = results_of(consultation_with((took_part, 0, 0), roll=roll, quorum=quorum))
 
-    assert results.quorum_met is met
-    assert results.roll_size == roll
-    assert results.took_part == took_part
-    if met is False:
-        # Every voter was for, yet nothing is decided.
-        assert (results.outcome, results.winners) == ("no_quorum", [])
-        assert results.outcome_text == (
-            "Brak rozstrzygnięcia: nie osiągnięto kworum (wymagany udział: 50% uprawnionych).")
-    elif met:
-        assert results.outcome == "adopted"
+        assert results.quorum_met is met, (took_part, roll)
+        assert (results.took_part, results.roll_size) == (took_part, roll)
+        if met is False:
+            # Every voter was for, yet nothing is decided.
+            assert (results.outcome, results.winners) == ("no_quorum", [])
+            assert results.outcome_text == (
+                "Brak rozstrzygnięcia: nie osiągnięto kworum (wymagany udział: 50% uprawnionych).")
+        elif met:
+            assert results.outcome == "adopted"
 
 
 def test_no_quorum_leaves_a_choice_without_a_winner(ctx, coalition):
