@@ -98,7 +98,7 @@ class Results:
     outcome: str
     winners: list = field(default_factory=list)  # the options that met the rule
     ranks: dict = field(default_factory=dict)  # option id -> place (ties share it); choices only
-    open_voices: list = field(default_factory=list)  # OpenVoice, open ballots only
+    open_voices: list = field(default_factory=list)  # OpenVoice, open ballots once closed
     opinions: list = field(default_factory=list)  # Opinion, by section
 
     @property
@@ -260,7 +260,10 @@ def results_of(consultation):
         # One choice: no two options can both pass any of the rules (a tie passes neither).
         outcome = (ELECTED if kind == ConsultationKind.SINGLE else APPROVED) if winners else NO_MAJORITY
 
-    members = _members(consultation) if not consultation.secret and kind != ConsultationKind.OPINIONS else []
+    # Who voted how only once it is closed: live results of an open ballot show the counts, not
+    # names, so that nobody votes under the eyes of those who voted first.
+    lists_voices = consultation.is_closed and not consultation.secret and kind != ConsultationKind.OPINIONS
+    members = _members(consultation) if lists_voices else []
     return Results(
         kind=kind,
         rule=rule,

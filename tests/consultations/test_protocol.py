@@ -97,7 +97,7 @@ def test_results_of_a_secret_ballot_an_approval_vote_and_opinions_render(app, ct
     secret_text, approval_text, opinions_text = (text_of(render(app, consultation))
                                                  for consultation in (secret, approval, opinions))
 
-    assert "Głosowanie było tajne" in secret_text and "Kto jak głosował" not in secret_text
+    assert "Głosowanie tajne" in secret_text and "Kto jak głosował" not in secret_text
     assert "Za 2 66,7%" in secret_text
     assert "1. A (przyjęta) 3" in approval_text and "1. B (przyjęta) 3" in approval_text
     assert "3. C 2" in approval_text

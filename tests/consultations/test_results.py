@@ -306,7 +306,7 @@ def test_results_visible_after_the_close_or_live(ctx, coalition):
     closed = consultation_with((1, 0, 0))
     running = consultation_with((1, 0, 0), status=ConsultationStatus.OPEN)
     running.closes_at = NOW + timedelta(days=1)
-    live = consultation_with((1, 0, 0), status=ConsultationStatus.OPEN)
+    live = consultation_with((1, 0, 0), status=ConsultationStatus.OPEN, choices=[(0,)])
     live.closes_at, live.live_results = NOW + timedelta(days=1), True
     past_closing = consultation_with((1, 0, 0), status=ConsultationStatus.OPEN)  # the tick has not closed it yet
     draft = consultation_with((0, 0, 0), status=ConsultationStatus.DRAFT)
@@ -314,5 +314,8 @@ def test_results_visible_after_the_close_or_live(ctx, coalition):
     assert results_visible(closed, NOW)
     assert not results_visible(running, NOW)
     assert results_visible(live, NOW)
+    live_results = results_of(live)
+    # Live results of an open ballot: the counts, but who voted how only after the close.
+    assert (counts(live_results)[0], live_results.open_voices) == (("Za", 1), [])
     assert results_visible(past_closing, NOW)
     assert not results_visible(draft, NOW)
