@@ -52,8 +52,9 @@ def create_app(test_config=None):
 
     from . import models  # noqa: F401  (every table known before the first query)
     from .announcements.views import bp as announcements_bp
-    from .consultations.views import bp as consultations_bp
+    from .consultations.meeting_decisions import bp as consultations_meetings_bp
     from .consultations.panel import bp as consultations_panel_bp
+    from .consultations.views import bp as consultations_bp
     from .declarations.panel import bp as declarations_panel_bp
     from .declarations.views import bp as declarations_bp
     from .events.panel import bp as events_panel_bp
@@ -79,6 +80,7 @@ def create_app(test_config=None):
     app.register_blueprint(admin_bp)
     app.register_blueprint(events_panel_bp)
     app.register_blueprint(consultations_panel_bp)
+    app.register_blueprint(consultations_meetings_bp)  # decisions taken at members' meetings
     app.register_blueprint(events_print_bp)
     app.register_blueprint(events_door_bp)
     app.register_blueprint(events_kiosk_bp)

@@ -431,7 +431,8 @@ def publish_minutes(event_id):
     except NoLongerApplies as refused:
         flash(refused.message, "error")
     else:
-        flash(_("Protokół jest opublikowany.") if published else _("Protokół widzą teraz tylko osoby koordynujące."), "success")
+        done = _("Protokół jest opublikowany.") if published else _("Protokół widzą teraz tylko osoby koordynujące.")
+        flash(done, "success")
     return see_other(url_for("events_panel.minutes", event_id=event_id))
 
 
