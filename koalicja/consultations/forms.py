@@ -147,6 +147,12 @@ class ConsultationForm(Form):
         if field.data and self.chosen_kind == ConsultationKind.OPINIONS:
             raise ValidationError(_l("Opinie nie mogą być tajne. Odznacz głosowanie tajne albo wybierz inny rodzaj."))
 
+    def validate_live_results(self, field):
+        # Counts that move while it runs, next to the roll's times of taking part, would show how
+        # each voter of a secret ballot chose: the one who took part just before the count moved.
+        if field.data and self.secret.data:
+            raise ValidationError(_l("Głosowanie tajne nie może mieć wyników na bieżąco: z ich zmian dałoby się odczytać, jak głosowały kolejne osoby."))
+
     def validate_closes_at(self, field):
         if field.data is None:
             return

@@ -312,7 +312,7 @@ def resolution(consultation_id):
         flash(refused.message, "error")
     else:
         flash(_("Zapisano uchwałę. Jest widoczna razem z wynikami i w protokole."), "success")
-    return _back(consultation, "resolution")
+    return _back(consultation, "resolution-title")
 
 
 @bp.get("/<int:consultation_id>/protokol")

@@ -73,6 +73,7 @@ def post(client, path, **data):
         ({"options": "Tak samo\ntak  samo"}, "options", "Każda odpowiedź może wystąpić tylko raz."),
         ({"rule": "no_objection"}, "rule", "„Brak sprzeciwu” można wybrać tylko przy decyzji"),
         ({"kind": "opinions", "secret": "y"}, "secret", "Opinie nie mogą być tajne."),
+        ({"secret": "y", "live_results": "y"}, "live_results", "Głosowanie tajne nie może mieć wyników na bieżąco"),
         ({"closes_at": ""}, "closes_at", "Podaj datę i godzinę zamknięcia."),
         ({"closes_at": local(utcnow() - timedelta(hours=1))}, "closes_at", "Zamknięcie musi być w przyszłości."),
         (
@@ -363,3 +364,66 @@ def test_a_consultation_of_another_coalition_is_not_there(app, client, auth, all
 def test_consultation_pages_need_login(client, coalition):
     assert client.get(f"{PANEL}/").status_code == 302
     assert client.get(f"{PANEL}/nowa").status_code == 302
+
+
+def test_a_consultation_opening_later_is_scheduled_and_nobody_is_mailed_yet(app, client, auth, allies, coordinator):
+    opens_at = utcnow().replace(second=0, microsecond=0) + timedelta(days=2)
+    with app.app_context():
+        coalition = db.session.scalar(select(Coalition))
+        data = consultation_data(opens_at=opens_at, closes_at=opens_at + CLOSES_AFTER)
+        consultation_id = create_consultation(coalition, data, account(coordinator)).id
+    auth.login()
+    detail = f"{PANEL}/{consultation_id}"
+    assert "dziś do 4 osób" in client.get(detail).get_data(as_text=True)
+    post(client, f"{detail}/otworz", confirm="tak")
+    page = client.get(detail).get_data(as_text=True)
+    assert "Konsultacja jest zaplanowana." in page and "Przedłuż termin" in page
+    with app.app_context():
+        assert db.session.get(Consultation, consultation_id).status == "scheduled"
+        assert outbox("consultation_invitation_to_member") == []
+
+
+def test_opinions_given_on_paper_are_entered_per_section(app, client, auth, allies, coordinator):
+    with app.app_context():
+        consultation = open_now(coordinator, kind="opinions", sections=["Cele", "Zarząd"], options=[])
+        paper_id = member_of(consultation, allies.paper).id
+    auth.login()
+    path = f"{PANEL}/czlonkowie/{paper_id}"
+    page = client.get(path).get_data(as_text=True)
+    assert "Część 2: Zarząd" in page
+    response = post(client, path, opinion_0="", opinion_1="", opinion_2="", method="paper")
+    assert response.status_code == 422 and "Wpisz co najmniej jedną opinię." in response.get_data(as_text=True)
+    assert post(client, path, opinion_0="", opinion_2="Zarząd na dwa lata.", method="paper", note="list").status_code == 303
+    with app.app_context():
+        from koalicja.consultations.operations import current_opinions
+
+        assert current_opinions(db.session.get(ConsultationMember, paper_id)) == {2: "Zarząd na dwa lata."}
+    assert "Zarząd na dwa lata.</textarea>" in client.get(path).get_data(as_text=True)
+
+
+def test_only_a_meetings_decision_is_closed_by_hand_and_only_with_the_box_ticked(app, client, auth, allies, coordinator):
+    from koalicja.consultations.operations import open_meeting_decision
+    from koalicja.events.models import Event
+
+    from ..events.conftest import make_event
+
+    event_id = make_event(app, is_members_meeting=True, agenda="1. Wybór partnera")
+    with app.app_context():
+        regular_id = open_now(coordinator).id
+        decision = open_meeting_decision(
+            db.session.get(Event, event_id), consultation_data(kind="decision", options=[]), account(coordinator)
+        )
+        decision_id = decision.id
+    auth.login()
+    assert post(client, f"{PANEL}/{regular_id}/zamknij", confirm="tak").status_code == 404
+    post(client, f"{PANEL}/{decision_id}/zamknij")
+    with app.app_context():
+        assert db.session.get(Consultation, decision_id).status == "open"
+    response = post(client, f"{PANEL}/{decision_id}/zamknij", confirm="tak")
+    assert "Głosowanie zamknięte." in client.get(response.location).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Consultation, decision_id).status == "closed"
+        assert db.session.get(Consultation, regular_id).status == "open"
+        assert log_of(decision_id)[-1].endswith("zamknięto")
+    response = post(client, f"{PANEL}/{decision_id}/zamknij", confirm="tak")
+    assert "Konsultacja jest już zamknięta" in client.get(response.location).get_data(as_text=True)
