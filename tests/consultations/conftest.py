@@ -11,6 +11,8 @@ ids as an `Allies`:
     paper            an approved paper entry without an e-mail address (on the roll, no link)
     withdrawn, rejected, waiting   not on the roll
 
+`add_entry(declaration, name, email, ...)` adds another entry (the caller commits).
+
 So a roll taken now has ROLL_SIZE = 5 voices, 4 of them with a link. In an app context (`ctx`):
 
     consultation = open_now(coordinator)                      # single choice, open ballot
@@ -58,7 +60,9 @@ class Allies:
     waiting: int
 
 
-def _entry(declaration, name, email, status="approved", approved_days_ago=30, **columns):
+def add_entry(declaration, name, email, status="approved", approved_days_ago=30, **columns):
+    """A signature under `declaration` (approved `approved_days_ago` days ago unless `status` says
+    otherwise); the caller commits."""
     now = utcnow()
     values = {
         "kind": "person",
@@ -83,16 +87,16 @@ def allies(app, coalition, coordinator):
         declaration = current_declaration()
         organisation = {"kind": "organisation", "organisation_name": ORGANISATION, "krs": KRS, "public_organisation": True}
         entries = dict(
-            zofia=_entry(declaration, "Zofia Łukasik", "zofia@example.org", public_name=True, contact_allowed=True),
-            jan=_entry(declaration, "Jan Kowalski", "jan@example.org", contact_allowed=True),
-            unsubscribed=_entry(declaration, "Ewa Wypisana", "ewa@example.org", contact_allowed=False,
+            zofia=add_entry(declaration, "Zofia Łukasik", "zofia@example.org", public_name=True, contact_allowed=True),
+            jan=add_entry(declaration, "Jan Kowalski", "jan@example.org", contact_allowed=True),
+            unsubscribed=add_entry(declaration, "Ewa Wypisana", "ewa@example.org", contact_allowed=False,
                                 unsubscribed_at=utcnow() - timedelta(days=3)),
-            anna=_entry(declaration, "Anna Wiśniewska", "anna@zablocie.example.org", approved_days_ago=20, **organisation),
-            bartek=_entry(declaration, "Bartek Nowak", "bartek@zablocie.example.org", approved_days_ago=10, **organisation),
-            paper=_entry(declaration, "Stefan Papierowy", "", origin="paper"),
-            withdrawn=_entry(declaration, "", "", status="withdrawn", email_key="withdrawn:x"),
-            rejected=_entry(declaration, "Odrzucona Osoba", "odrzucona@example.org", status="rejected"),
-            waiting=_entry(declaration, "Czekająca Osoba", "czeka@example.org", status="confirmed"),
+            anna=add_entry(declaration, "Anna Wiśniewska", "anna@zablocie.example.org", approved_days_ago=20, **organisation),
+            bartek=add_entry(declaration, "Bartek Nowak", "bartek@zablocie.example.org", approved_days_ago=10, **organisation),
+            paper=add_entry(declaration, "Stefan Papierowy", "", origin="paper"),
+            withdrawn=add_entry(declaration, "", "", status="withdrawn", email_key="withdrawn:x"),
+            rejected=add_entry(declaration, "Odrzucona Osoba", "odrzucona@example.org", status="rejected"),
+            waiting=add_entry(declaration, "Czekająca Osoba", "czeka@example.org", status="confirmed"),
         )
         db.session.commit()
         return Allies(**{name: signature.id for name, signature in entries.items()})
