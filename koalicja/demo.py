@@ -3,7 +3,12 @@
 - a neighbourhood coalition's declaration (with an earlier version still readable),
 - a reintegration coalition's declaration with numbered postulates, signed by organisations
   with KRS/NIP/REGON (one of them twice, to show the duplicate flag),
-- a partnership agreement that later received an annex, with a paper signature.
+- a partnership agreement that later received an annex, with a paper signature, a past
+  members' meeting with its minutes, a closed consultation (the choice of the managing partner,
+  with its resolution) and an open one (a secret decision on the steering team's rules).
+
+The consultations are made by the operations, with their clock moved back (`now=`), so the
+roll, the counts, the receipts and the audit log are what the app itself would have written.
 
 The texts are our own, in the spirit of the coalitions we serve; real coalitions enter
 theirs in the panel.
@@ -13,15 +18,27 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from .coalitions.models import Coalition, Declaration, DeclarationVersion, Endorsement, EndorsementMethod, VersionKind
+from .consultations.models import ConsultationKind, ConsultationMember, DecidingRule, DecisionOption, VoiceMethod
+from .consultations.operations import (
+    close_consultation,
+    create_consultation,
+    open_consultation,
+    record_voice,
+    record_voice_by_coordinator,
+    send_reminders,
+    set_resolution,
+)
 from .extensions import db
 from .mail.addresses import mailbox_key
+from .mail.models import OutboxMessage, OutboxStatus
 from .panel.operations import coordinator_by_email, create_coordinator
 from .signatures.models import Sector, Signature, SignatureOrigin, SignatureStatus, SignerKind
 from .signatures.operations import refresh_listing
-from .timeutil import utcnow, warsaw_today
+from .text import search_key
+from .timeutil import utc_to_warsaw, utcnow, warsaw_to_utc, warsaw_today
 
 DEMO_COORDINATOR_EMAIL = "koordynatorka@example.org"  # an administrator: sees every coalition
 DEMO_COORDINATOR_PASSWORD = "demo-koalicja-2026"
@@ -321,6 +338,220 @@ def _seed_partnership(admin):
         db.session.add(Endorsement(annex=annex, signature=partner, method=EndorsementMethod.EMAIL,
                                    endorsed_at=utcnow() - timedelta(days=8)))
     db.session.commit()
+    _seed_partnership_meeting(coalition, partners, admin)
+    _seed_managing_partner_choice(coalition, partners, admin)
+    _seed_steering_rules(coalition, partners, admin)
+
+
+
+def _warsaw_time(day, hour):
+    """`hour` o'clock in Poland on `day`, as a stored (naive UTC) time."""
+    return warsaw_to_utc(datetime.combine(day, time(hour, 0)))
+
+
+def _roll_member(consultation, signature):
+    """The roll's row whose personal link goes to this entry."""
+    return db.session.scalar(
+        select(ConsultationMember).where(
+            ConsultationMember.consultation_id == consultation.id, ConsultationMember.signature_id == signature.id
+        )
+    )
+
+
+def _last_outbox_id():
+    return db.session.scalar(select(func.max(OutboxMessage.id))) or 0
+
+
+def _delivered_back_then(after_id, at):
+    """The e-mails of a story that ended days ago went out then: marked sent, so `make run` does
+    not deliver today the invitations and receipts of a consultation that is already closed."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id > after_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENT, sent_at=at)
+    )
+    db.session.commit()
+
+
+MEETING_AGENDA = """\
+1. Powitanie partnerów i przedstawienie osób do kontaktu.
+2. Sposób wyboru partnera zarządzającego na kolejny rok: zgłoszenie kandydatur.
+3. Zespół sterujący: kto przygotuje projekt regulaminu.
+4. Sprawy różne.
+"""
+
+MEETING_MINUTES = """\
+**Obecni:** przedstawiciele i przedstawicielki czterech z pięciu partnerów (lista obecności z wejścia).
+
+1. Partnerzy przedstawili osoby do kontaktu.
+2. Na partnera zarządzającego zgłoszono dwie kandydatury: Gminny Ośrodek Pomocy Społecznej
+   i Stowarzyszenie Razem dla Zielonego Brzegu. Ustalono, że wybór odbędzie się w konsultacji
+   przez osobiste linki (głosowanie jawne, większość oddanych głosów, kworum: połowa partnerów),
+   aby głos mógł oddać także partner nieobecny na posiedzeniu.
+3. Projekt regulaminu zespołu sterującego przygotuje GOPS; partnerzy przyjmą go w głosowaniu tajnym.
+4. Następne posiedzenie za trzy miesiące.
+"""
+
+
+def _seed_partnership_meeting(coalition, partners, admin):
+    """A past members' meeting (posiedzenie) of the partnership: agenda, attendance from the door
+    (four partners; Caritas was absent and later voted on paper), published minutes."""
+    from .events.meetings import save_minutes, set_minutes_published
+    from .events.models import Event, EventStatus, Registration, RegistrationStatus
+
+    day = warsaw_today() - timedelta(days=21)
+    meeting = Event(
+        coalition=coalition,
+        slug="pierwsze-posiedzenie-partnerstwa",
+        title="Pierwsze posiedzenie partnerstwa",
+        summary="Wybór sposobu głosowania nad partnerem zarządzającym i prace nad regulaminem zespołu sterującego.",
+        starts_at=_warsaw_time(day, 16),
+        ends_at=_warsaw_time(day, 18),
+        venue="Sala konferencyjna Urzędu Gminy",
+        address="ul. Rynek 1, 00-000 Zielony Brzeg",
+        accessibility="Sala na parterze, wejście bez schodów.",
+        status=EventStatus.PUBLISHED,
+        is_members_meeting=True,
+        agenda=MEETING_AGENDA,
+        created_at=utcnow() - timedelta(days=35),
+    )
+    db.session.add(meeting)
+    for number, partner in enumerate(partners[:4]):
+        db.session.add(
+            Registration(
+                event=meeting,
+                full_name=partner.full_name,
+                email=partner.email,
+                email_key=partner.email_key,
+                organisation=partner.organisation_name,
+                organisation_key=search_key(partner.organisation_name).strip(),
+                search_text=search_key(f"{partner.full_name} {partner.organisation_name}"),
+                is_ally=True,
+                status=RegistrationStatus.CONFIRMED,
+                code=f"ZB{number:04d}",
+                consents={"demo": True},
+                created_at=meeting.created_at + timedelta(days=number + 1),
+                email_confirmed_at=meeting.created_at + timedelta(days=number + 1),
+                attended_at=meeting.starts_at + timedelta(minutes=number * 3),
+            )
+        )
+    db.session.commit()
+    save_minutes(meeting, MEETING_MINUTES, by=admin, now=meeting.ends_at + timedelta(days=1))
+    set_minutes_published(meeting, True, by=admin, now=meeting.ends_at + timedelta(days=1, hours=1))
+
+
+MANAGING_PARTNER_BODY = """\
+Zgodnie z porozumieniem partnerzy wybierają na rok **partnera zarządzającego**: zwołuje on
+spotkania, prowadzi dokumentację partnerstwa i reprezentuje je wobec gminy.
+
+Na pierwszym posiedzeniu zgłoszono dwie kandydatury. Każdy partner ma jeden głos. Wybrany
+zostaje partner, który otrzyma więcej niż połowę oddanych głosów, jeśli zagłosuje co najmniej
+połowa partnerów.
+"""
+
+MANAGING_PARTNER_RESOLUTION = """\
+**Uchwała nr 1/{year} Partnerstwa na rzecz integracji społecznej w gminie Zielony Brzeg
+z dnia {day} r. w sprawie wyboru partnera zarządzającego**
+
+§ 1. Na podstawie wyniku konsultacji partnerzy wybierają {winner} na partnera zarządzającego
+Partnerstwem na okres jednego roku.
+
+§ 2. Partner zarządzający zwołuje posiedzenia partnerów co najmniej raz na kwartał, prowadzi
+dokumentację Partnerstwa i reprezentuje je wobec gminy.
+
+§ 3. Uchwała wchodzi w życie z dniem podjęcia.
+"""
+
+PAPER_VOICE_NOTE = "Karta do głosowania podpisana przez Józefa Pawlaka, złożona w biurze GOPS; oryginał w dokumentacji partnerstwa."
+
+
+def _seed_managing_partner_choice(coalition, partners, admin):
+    """A closed consultation: the partners chose their managing partner for a year (one choice,
+    open ballot, majority, quorum 50 %, results public). Three voted by link (the senior club
+    changed its mind), Caritas on paper after the reminder, the school not at all; the
+    association won 3 of 4 votes; the resolution goes with the protocol."""
+    opened = _warsaw_time(warsaw_today() - timedelta(days=17), 9)
+    closes = _warsaw_time(warsaw_today() - timedelta(days=3), 20)
+    gops, association = PARTNERSHIP_PARTNERS[0][0], PARTNERSHIP_PARTNERS[1][0]
+    first_mail = _last_outbox_id()
+    consultation = create_consultation(
+        coalition,
+        {
+            "title": "Wybór partnera zarządzającego na kolejny rok",
+            "body": MANAGING_PARTNER_BODY,
+            "kind": ConsultationKind.SINGLE,
+            "options": [gops, association],
+            "closes_at": closes,
+            "quorum_percent": 50,
+            "rule": DecidingRule.MAJORITY,
+            "secret": False,
+            "live_results": False,
+            "results_public": True,
+            "reminder_days": 2,
+        },
+        admin,
+    )
+    consultation = open_consultation(consultation, admin, now=opened)
+    votes = {option.label: option.id for option in consultation.options}
+    for partner, choice, after in (
+        (0, association, timedelta(hours=2)),
+        (1, gops, timedelta(days=1, hours=5)),
+        (2, gops, timedelta(days=3, hours=1)),
+        (2, association, timedelta(days=9, hours=8)),  # the senior club changed its voice
+    ):
+        record_voice(_roll_member(consultation, partners[partner]), [votes[choice]], now=opened + after)
+    send_reminders(consultation, now=closes - timedelta(days=2))  # the automatic one, as the tick sends it
+    record_voice_by_coordinator(
+        _roll_member(consultation, partners[4]), [votes[association]], VoiceMethod.PAPER, PAPER_VOICE_NOTE, admin,
+        now=closes - timedelta(days=1, hours=6),
+    )
+    close_consultation(consultation, now=closes + timedelta(minutes=1))
+    day = utc_to_warsaw(closes).date()
+    resolution = MANAGING_PARTNER_RESOLUTION.format(year=day.year, day=day.strftime("%d.%m.%Y"), winner=association)
+    set_resolution(consultation, resolution, admin)
+    _delivered_back_then(first_mail, closes)
+
+
+STEERING_RULES_BODY = """\
+Projekt regulaminu zespołu sterującego przygotował Gminny Ośrodek Pomocy Społecznej.
+Głosowanie jest tajne; regulamin zostaje przyjęty, jeśli poprze go co najmniej dwie trzecie
+oddanych głosów.
+
+### Projekt regulaminu
+
+1. Zespół sterujący tworzą partner zarządzający i dwie osoby wskazane przez pozostałych partnerów.
+2. Zespół przygotowuje posiedzenia partnerstwa i czuwa nad wykonaniem jego ustaleń.
+3. Zespół spotyka się co najmniej raz w miesiącu; z każdego spotkania powstaje krótka notatka
+   dla wszystkich partnerów.
+4. Decyzje zespołu zapadają w drodze porozumienia; gdy to niemożliwe, sprawę rozstrzygają partnerzy.
+"""
+
+
+def _seed_steering_rules(coalition, partners, admin):
+    """An open consultation: a secret decision on the steering team's rules (two thirds, quorum
+    50 %, results to members only, not live), opened four days ago, closing in ten; two partners
+    have voted."""
+    opened = _warsaw_time(warsaw_today() - timedelta(days=4), 9)
+    consultation = create_consultation(
+        coalition,
+        {
+            "title": "Przyjęcie regulaminu zespołu sterującego",
+            "body": STEERING_RULES_BODY,
+            "kind": ConsultationKind.DECISION,
+            "closes_at": _warsaw_time(warsaw_today() + timedelta(days=10), 20),
+            "quorum_percent": 50,
+            "rule": DecidingRule.TWO_THIRDS,
+            "secret": True,
+            "live_results": False,
+            "results_public": False,
+            "reminder_days": 2,
+        },
+        admin,
+    )
+    consultation = open_consultation(consultation, admin, now=opened)
+    in_favour = next(option.id for option in consultation.options if option.code == DecisionOption.FOR)
+    for partner, after in ((1, timedelta(hours=3)), (2, timedelta(days=1, hours=7))):
+        record_voice(_roll_member(consultation, partners[partner]), [in_favour], now=opened + after)
 
 
 GALA_DESCRIPTION = """\
@@ -340,8 +571,6 @@ podsumowująca. Koszty przejazdu i noclegu pokrywa projekt.
 
 def _seed_events(coalition):
     from .events.models import Event, EventStatus, Registration, RegistrationStatus
-    from .text import search_key
-    from .timeutil import warsaw_to_utc
 
     today = warsaw_today()
     gala_day = today + timedelta(days=21)
