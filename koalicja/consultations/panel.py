@@ -12,37 +12,39 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from ..coalitions.models import Declaration
 from ..coordinators.access import coalition_ids_condition, coalitions_served, require_coalition
 from ..coordinators.audit import AUDIT_ACTION_LABELS, AuditEntry
 from ..extensions import db
 from ..htmx import see_other
 from ..locking import NoLongerApplies
-from ..coalitions.models import Declaration
 from ..signatures.models import Signature, SignatureStatus
 from ..text import search_key
 from ..timeutil import utcnow
-from .forms import DraftAnswers, ConsultationForm, ExtendForm, RepresentativeForm, ResolutionForm, voice_form_for
+from .forms import ConsultationForm, DraftAnswers, ExtendForm, RepresentativeForm, ResolutionForm, voice_form_for
 from .models import METHOD_LABELS, Consultation, ConsultationKind, ConsultationMember, ConsultationStatus, VoiceMethod
+from .notifications import reachable
 from .operations import (
+    NotADraft,
     NotLater,
+    choose_representative,
     close_consultation,
     create_consultation,
     current_choice,
     current_opinions,
     delete_draft,
     extend_closing,
+    member_key,
     open_consultation,
     organisation_entries,
     record_voice_by_coordinator,
-    member_key,
-    choose_representative,
     send_reminders,
     set_resolution,
     update_draft,
 )
-from .notifications import reachable
 from .results import results_of
 
 bp = Blueprint("consultations_panel", __name__, url_prefix="/panel/konsultacje")
@@ -70,8 +72,9 @@ def _member_or_404(member_id):
     return member
 
 
-def _status(code):
-    return 422 if request.method == "POST" else code
+def _status():
+    """A posted form shown again has errors in it."""
+    return 422 if request.method == "POST" else 200
 
 
 @bp.get("/")
@@ -81,9 +84,7 @@ def index():
         .where(coalition_ids_condition(Consultation.coalition_id))
         .order_by(Consultation.closes_at.desc(), Consultation.id.desc())
     ).all()
-    groups = [
-        (status, [c for c in consultations if c.status == status]) for status in STATUS_ORDER
-    ]
+    groups = [(status, [c for c in consultations if c.status == status]) for status in STATUS_ORDER]
     return render_template("consultations/panel/index.html", groups=groups, many_coalitions=len(coalitions_served()) > 1)
 
 
@@ -106,14 +107,17 @@ def create():
         else:
             flash(_("Zapisano wersję roboczą. Sprawdź ją i otwórz konsultację, gdy będzie gotowa."), "success")
             return see_other(url_for("consultations_panel.detail", consultation_id=consultation.id))
-    return render_template("consultations/panel/form.html", form=form, consultation=None, refusal=refusal), _status(200)
+    return render_template("consultations/panel/form.html", form=form, consultation=None, refusal=refusal), _status()
 
 
 @bp.route("/<int:consultation_id>/edycja", methods=["GET", "POST"])
 def edit(consultation_id):
     consultation = _consultation_or_404(consultation_id)
     if not consultation.is_draft and request.method == "GET":
-        flash(_("Konsultacja jest już otwarta: można tylko przedłużyć jej termin."), "error")
+        if consultation.is_closed:
+            flash(_("Konsultacja jest zamknięta: nie można jej już zmienić."), "error")
+        else:
+            flash(_("Konsultacja jest już otwarta: można tylko przedłużyć jej termin."), "error")
         return see_other(url_for("consultations_panel.detail", consultation_id=consultation.id))
     # Prefill from the draft only on GET: with posted data an unticked box must stay unticked.
     form = ConsultationForm(obj=DraftAnswers(consultation) if request.method == "GET" else None)
@@ -126,7 +130,10 @@ def edit(consultation_id):
         else:
             flash(_("Zapisano zmiany."), "success")
         return see_other(url_for("consultations_panel.detail", consultation_id=consultation.id))
-    return render_template("consultations/panel/form.html", form=form, consultation=consultation), _status(200)
+    if not consultation.is_draft:  # a stale tab posted with errors: they no longer matter, the opening does
+        flash(NotADraft.message, "error")
+        return see_other(url_for("consultations_panel.detail", consultation_id=consultation.id))
+    return render_template("consultations/panel/form.html", form=form, consultation=consultation), _status()
 
 
 @bp.post("/<int:consultation_id>/usun")
@@ -148,7 +155,9 @@ def _roll(consultation):
     """The roll as coordinators see it: by name (they manage the list, so they see the entry's
     name; a withdrawn entry has none left)."""
     members = db.session.scalars(
-        select(ConsultationMember).where(ConsultationMember.consultation_id == consultation.id)
+        select(ConsultationMember)
+        .where(ConsultationMember.consultation_id == consultation.id)
+        .options(selectinload(ConsultationMember.signature), selectinload(ConsultationMember.recorded_by))
     ).all()
     return sorted(members, key=lambda member: (search_key(str(roll_name(member))), member.id))
 
@@ -183,11 +192,11 @@ def _roll_preview(coalition):
             Signature.status == SignatureStatus.APPROVED,
         )
     ).scalars()
-    with_address = {}
+    has_address = {}  # member key -> whether any of its entries has an address (the link goes there)
     for entry in entries:
         key = member_key(entry)
-        with_address[key] = with_address.get(key, False) or bool(entry.email)
-    return RollPreview(len(with_address), sum(with_address.values()))
+        has_address[key] = has_address.get(key, False) or bool(entry.email)
+    return RollPreview(len(has_address), sum(has_address.values()))
 
 
 @bp.get("/<int:consultation_id>")
@@ -338,15 +347,19 @@ def member(member_id):
     form = voice_form_for(consultation, **_recorded_voice(member) if request.method == "GET" else {})
     if form.validate_on_submit():
         try:
-            record_voice_by_coordinator(
+            recorded = record_voice_by_coordinator(
                 member, form.option_ids(), form.method.data, form.note.data or "", current_user, opinions=form.opinions()
             )
-        except NoLongerApplies as refused:  # closed meanwhile, or the option gone
+        except NoLongerApplies as refused:  # closed meanwhile, voted by link meanwhile, or the option gone
             flash(refused.message, "error")
         else:
-            flash(_("Zapisano głos: %(name)s (%(method)s).", name=roll_name(member), method=METHOD_LABELS[VoiceMethod(form.method.data)]), "success")
+            method = METHOD_LABELS[VoiceMethod(form.method.data)]
+            if recorded.changed:
+                flash(_("Zapisano głos: %(name)s (%(method)s).", name=roll_name(member), method=method), "success")
+            else:  # the same form sent twice
+                flash(_("Ten głos był już zapisany: %(name)s (%(method)s).", name=roll_name(member), method=method), "info")
         return _back(consultation, f"member-{member.id}")
-    return _member_page(member, form), _status(200)
+    return _member_page(member, form), _status()
 
 
 def _recorded_voice(member):

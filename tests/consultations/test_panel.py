@@ -138,6 +138,9 @@ def test_a_draft_is_written_in_warsaw_time_opened_with_the_count_of_emails_and_a
     response = post(client, f"{detail}/edycja", **stale_form)  # a tab left open before the opening
     assert response.status_code == 303
     assert "Ta konsultacja została już otwarta: można tylko przedłużyć jej termin." in client.get(detail).get_data(as_text=True)
+    response = post(client, f"{detail}/edycja", **stale_form | {"options": "jedna"})  # with an error too
+    assert response.status_code == 303
+    assert "Ta konsultacja została już otwarta" in client.get(detail).get_data(as_text=True)
     response = post(client, f"{detail}/usun", confirm="tak")
     assert "Ta konsultacja została już otwarta" in client.get(response.location).get_data(as_text=True)
     with app.app_context():
@@ -236,13 +239,18 @@ def test_an_open_ballots_paper_voice_is_shown_back_to_correct_it(app, client, au
         first, third = option_id(consultation, 1), option_id(consultation, 3)
         paper_id = member_of(consultation, allies.paper).id
     auth.login()
-    post(client, f"{PANEL}/czlonkowie/{paper_id}", choice=[str(first), str(third)], method="meeting", note="posiedzenie")
+    voice = {"choice": [str(first), str(third)], "method": "meeting", "note": "posiedzenie"}
+    post(client, f"{PANEL}/czlonkowie/{paper_id}", **voice)
+    response = post(client, f"{PANEL}/czlonkowie/{paper_id}", **voice)  # sent twice
+    assert "Ten głos był już zapisany: Stefan Papierowy (na posiedzeniu)." in client.get(response.location).get_data(as_text=True)
     page = client.get(f"{PANEL}/czlonkowie/{paper_id}").get_data(as_text=True)
     assert f'<input checked id="choice-0" name="choice" type="checkbox" value="{first}">' in page
     assert f'<input checked id="choice-2" name="choice" type="checkbox" value="{third}">' in page
     with app.app_context():
         member = db.session.get(ConsultationMember, paper_id)
         assert (member.choice, member.method) == (sorted([first, third]), "meeting")
+        assert db.session.get(ConsultationOption, first).votes == 1
+        assert len([entry for entry in log_of(consultation.id) if "wpisano głos" in entry]) == 1
 
 
 def test_the_representative_of_an_organisation_is_changed_and_gets_the_link(app, client, auth, allies, coordinator):
