@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
+from sqlalchemy.orm import selectinload
 
 from ..coalitions.models import Declaration
 from ..coordinators.audit import AuditAction, record
@@ -667,11 +668,14 @@ def choose_representative(member, signature, coordinator, now=None):
 def _members_to_remind(consultation, not_since):
     """Members who have not taken part, reachable, not reminded since `not_since` (None: ever)."""
     members = db.session.scalars(
-        select(ConsultationMember).where(
+        select(ConsultationMember)
+        .where(
             ConsultationMember.consultation_id == consultation.id,
             ConsultationMember.took_part_at.is_(None),
             ConsultationMember.signature_id.is_not(None),
-        ).order_by(ConsultationMember.id)
+        )
+        .options(selectinload(ConsultationMember.signature))
+        .order_by(ConsultationMember.id)
     ).all()
     return [
         m for m in members
@@ -737,6 +741,7 @@ def extend_closing(consultation, closes_at, coordinator, now=None):
         members = db.session.scalars(
             select(ConsultationMember)
             .where(ConsultationMember.consultation_id == consultation.id)
+            .options(selectinload(ConsultationMember.signature))
             .order_by(ConsultationMember.id)
         )
         for member in members:

@@ -92,7 +92,9 @@ def votes(consultation):
     return [
         option.votes
         for option in db.session.scalars(
-            select(ConsultationOption).where(ConsultationOption.consultation_id == consultation.id).order_by(ConsultationOption.position)
+            select(ConsultationOption)
+            .where(ConsultationOption.consultation_id == consultation.id)
+            .order_by(ConsultationOption.position)
         )
     ]
 
@@ -332,13 +334,15 @@ def test_a_secret_voice_whose_sealed_copy_no_longer_opens_is_not_changed(app, ct
 def test_a_coordinator_enters_a_paper_voice_audited_without_what(ctx, allies, coordinator):
     consultation = open_now(coordinator, secret=True)
     paper = member_of(consultation, allies.paper)
-    recorded = record_voice_by_coordinator(paper, [option_id(consultation, 3)], "paper", " Karta z zebrania 3 V ", account(coordinator))
+    note = " Karta z zebrania 3 V "
+    recorded = record_voice_by_coordinator(paper, [option_id(consultation, 3)], "paper", note, account(coordinator))
     assert recorded.changed and votes(consultation) == [0, 0, 1]
     paper = db.session.get(ConsultationMember, paper.id)
     assert (paper.method, paper.note, paper.recorded_by_id, paper.choice) == ("paper", "Karta z zebrania 3 V", coordinator, None)
     entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
     assert entry.summary == (
-        f"Konsultacja „Kto zarządza partnerstwem w przyszłym roku?”: wpisano głos (na papierze): osoba prywatna nr {allies.paper}"
+        "Konsultacja „Kto zarządza partnerstwem w przyszłym roku?”: "
+        f"wpisano głos (na papierze): osoba prywatna nr {allies.paper}"
     )
     assert entry.details == {"member": paper.id, "method": "paper"}
     assert not record_voice_by_coordinator(paper, [option_id(consultation, 3)], "paper", "Karta z zebrania 3 V",
@@ -349,7 +353,8 @@ def test_a_coordinator_enters_a_paper_voice_audited_without_what(ctx, allies, co
     zofia = member_of(consultation, allies.zofia)
     record_voice(zofia, [option_id(consultation, 1)])
     refused(VotedByLink, record_voice_by_coordinator, zofia, [option_id(consultation, 2)], "paper", "", account(coordinator))
-    record_voice_by_coordinator(member_of(consultation, allies.jan), [option_id(consultation, 2)], "paper", "", account(coordinator))
+    jan = member_of(consultation, allies.jan)
+    record_voice_by_coordinator(jan, [option_id(consultation, 2)], "paper", "", account(coordinator))
     assert record_voice(member_of(consultation, allies.jan), [option_id(consultation, 1)]).changed
     assert db.session.get(ConsultationMember, member_of(consultation, allies.jan).id).method == "link"
     assert votes(consultation) == [2, 0, 1]
@@ -438,5 +443,6 @@ def test_the_resolution_is_added_after_the_close(ctx, allies, coordinator):
     refused(NotClosedYet, set_resolution, consultation, "Uchwała nr 1", account(coordinator))
     close_consultation(consultation, now=consultation.closes_at)
     set_resolution(consultation, "  Uchwała nr 1/2026: partnerem zarządzającym jest Fundacja.  ", account(coordinator))
-    assert db.session.get(Consultation, consultation.id).resolution == "Uchwała nr 1/2026: partnerem zarządzającym jest Fundacja."
+    resolution = db.session.get(Consultation, consultation.id).resolution
+    assert resolution == "Uchwała nr 1/2026: partnerem zarządzającym jest Fundacja."
     assert audit_texts()[-1].endswith("zapisano uchwałę lub protokół")

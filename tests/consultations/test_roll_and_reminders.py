@@ -56,7 +56,9 @@ def recipients(template):
 
 def counts(consultation):
     return [o.votes for o in db.session.scalars(
-        select(ConsultationOption).where(ConsultationOption.consultation_id == consultation.id).order_by(ConsultationOption.position)
+        select(ConsultationOption)
+        .where(ConsultationOption.consultation_id == consultation.id)
+        .order_by(ConsultationOption.position)
     )]
 
 

@@ -43,7 +43,8 @@ def secret_ballot_with_voices(allies, coordinator):
     for signature_id, choice in ((allies.zofia, alfa), (allies.unsubscribed, alfa), (allies.anna, beta), (allies.jan, beta)):
         record_voice(member_of(consultation, signature_id), [choice], now=at)
     record_voice(member_of(consultation, allies.jan), [gamma], now=at)
-    record_voice_by_coordinator(member_of(consultation, allies.paper), [gamma], "paper", "Karta nr 7", account(coordinator), now=at)
+    paper = member_of(consultation, allies.paper)
+    record_voice_by_coordinator(paper, [gamma], "paper", "Karta nr 7", account(coordinator), now=at)
     return consultation
 
 
@@ -81,7 +82,10 @@ def test_nothing_in_the_database_ties_a_member_to_a_secret_choice(ctx, allies, c
             assert not any(label in as_text(row) for label in LABELS), (table, row)
 
     # The receipts say that a voice was recorded, and the same words whatever was chosen.
-    receipts = {m.recipient: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.template == "consultation_receipt_to_member"))}
+    receipts = {
+        m.recipient: m
+        for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.template == "consultation_receipt_to_member"))
+    }
     assert set(receipts) == {"zofia@example.org", "ewa@example.org", "anna@zablocie.example.org", "jan@example.org"}
     alfa_receipt = without_personal_parts(receipts["zofia@example.org"].body_text)
     assert alfa_receipt == without_personal_parts(receipts["anna@zablocie.example.org"].body_text)  # Alfa and Beta alike
@@ -115,7 +119,8 @@ def test_every_vote_rewrites_every_option_row_so_transaction_ids_tell_nothing(ct
     record_voice(member, [option_id(consultation, 1)])
     if database != "postgresql":
         # SQLite keeps no transaction ids; the statement is the same one (every row, +0 for the untouched).
-        assert [o.votes for o in db.session.scalars(select(ConsultationOption).order_by(ConsultationOption.position))] == [1, 0, 0]
+        options = db.session.scalars(select(ConsultationOption).order_by(ConsultationOption.position))
+        assert [o.votes for o in options] == [1, 0, 0]
         return
     after_first = option_xmins(consultation)
     assert len(after_first) == 1
