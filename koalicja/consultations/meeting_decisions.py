@@ -197,8 +197,8 @@ def voice(consultation_id, member_id):
     form = _voice_form(member, formdata=request.form)
     name = roll_name(member)
     if not form.validate_on_submit():
-        if wants_fragment():
-            return _row(consultation, member, name, form), 422
+        if wants_fragment():  # 200: htmx swaps only successful answers, and the row shows the error
+            return _row(consultation, member, name, form)
         return _voices_page(consultation, posted=(member.id, form))
     try:
         record_voice_by_coordinator(member, form.option_ids(), VoiceMethod.MEETING, "", current_user)

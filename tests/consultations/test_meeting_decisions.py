@@ -136,6 +136,9 @@ def test_what_the_meeting_screens_refuse(app, client, auth, allies):
     token = auth.csrf()
     response = enter_voice(client, token, consultation.id, zofia, "")
     assert response.status_code == 422 and "Wybierz odpowiedź." in response.get_data(as_text=True)
+    row = enter_voice(client, token, consultation.id, zofia, "", htmx=True)  # htmx swaps only a 200: the row with its error
+    assert row.status_code == 200 and row.get_data(as_text=True).startswith(f'<tr id="member-{zofia.id}">')
+    assert "Wybierz odpowiedź." in row.get_data(as_text=True)
 
     client.post(f"/panel/konsultacje/{consultation.id}/zamknij", data={"csrf_token": token, "confirm": "tak"})
     enter_voice(client, token, consultation.id, zofia, za)
