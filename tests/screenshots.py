@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.screenshots docs/screenshots
 
 Builds the app on a throw-away SQLite database, seeds the demo, serves it on loopback and
-saves full-page PNGs named `<page>-<device>.png`. Needs Debian's chromium (`make browser`).
+saves full-page PNGs named `<page>-<device>.png` (the consultations' two on a desktop only,
+`consultation-ballot.png` and `consultation-results.png`). Needs Debian's chromium (`make browser`).
 """
 import argparse
 import shutil
@@ -15,7 +16,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from koalicja import create_app
-from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG, seed_demo
+from koalicja.coalitions.models import Coalition
+from koalicja.consultations.models import ConsultationMember
+from koalicja.consultations.notifications import voice_token
+from koalicja.consultations.operations import consultations_of
+from koalicja.demo import DEMO_COORDINATOR_EMAIL, DEMO_COORDINATOR_PASSWORD, DEMO_SLUG, PARTNERSHIP_SLUG, seed_demo
 from koalicja.extensions import db
 
 from .browser.support import MISSING_CHROMIUM, TIMEOUT_MS, chromium_available, launched_chromium, serving
@@ -172,6 +177,26 @@ SHOTS = {
     "panel-funder-report": panel_page(f"/panel/koalicje/{DEMO_SLUG}/sprawozdanie"),
 }
 
+
+
+def consultation_shots(app):
+    """The partnership's consultations (koalicja/demo.py), shot on a desktop: the open one's ballot
+    as a partner who has voted sees it through the personal link, and the closed one's public
+    results. The link is made here, with the app's key."""
+    with app.app_context():
+        coalition = db.session.scalar(select(Coalition).where(Coalition.slug == PARTNERSHIP_SLUG))
+        running, closed = consultations_of(coalition)
+        voter = db.session.scalars(
+            select(ConsultationMember)
+            .where(ConsultationMember.consultation_id == running.id, ConsultationMember.took_part_at.is_not(None))
+            .order_by(ConsultationMember.id)
+        ).first()
+        return {
+            "consultation-ballot": public_page(f"/{PARTNERSHIP_SLUG}/konsultacje/glos/{voice_token(voter)}"),
+            "consultation-results": public_page(f"/{PARTNERSHIP_SLUG}/konsultacje/{closed.id}"),
+        }
+
+
 DEMO_EVENT_SLUG = "gala-sojusznikow-sasiedztw"
 # The first page of each printout (WeasyPrint), rendered to PNG by poppler's pdftoppm.
 PDF_SHOTS = {
@@ -216,21 +241,25 @@ def take_screenshots(out_dir):
     compile_catalogues()  # the Ukrainian page
     with tempfile.TemporaryDirectory(prefix="koalicja-screenshots-") as workdir:
         app = build_app(workdir)
+        shots = [
+            (out_dir / f"{name}-{device}.png", options, visit)
+            for device, options in DEVICES.items()
+            for name, visit in SHOTS.items()
+        ]
+        shots += [(out_dir / f"{name}.png", DEVICES["desktop"], visit) for name, visit in consultation_shots(app).items()]
         with serving(app) as base_url, launched_chromium() as browser:
-            for device, options in DEVICES.items():
-                for name, visit in SHOTS.items():
-                    # A fresh context per shot: no cookies, flashes or focus carried over.
-                    context = browser.new_context(locale="pl-PL", **options)
-                    context.set_default_timeout(TIMEOUT_MS)
-                    try:
-                        page = context.new_page()
-                        visit(page, base_url)
-                        page.wait_for_load_state("networkidle")
-                        path = out_dir / f"{name}-{device}.png"
-                        page.screenshot(path=str(path), full_page=True)
-                        saved.append(path)
-                    finally:
-                        context.close()
+            for path, options, visit in shots:
+                # A fresh context per shot: no cookies, flashes or focus carried over.
+                context = browser.new_context(locale="pl-PL", **options)
+                context.set_default_timeout(TIMEOUT_MS)
+                try:
+                    page = context.new_page()
+                    visit(page, base_url)
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=str(path), full_page=True)
+                    saved.append(path)
+                finally:
+                    context.close()
         saved += pdf_first_pages(app, out_dir)
         with app.app_context():
             db.engine.dispose()
