@@ -10,18 +10,17 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import Form
 from ..signatures.forms import max_length, plain_text, strip
 from ..text import search_key
 from ..timeutil import utc_to_warsaw, utcnow, warsaw_to_utc
+from .member_forms import ballot_class
 from .models import KIND_LABELS, METHOD_LABELS, RULE_LABELS, ConsultationKind, DecidingRule, VoiceMethod
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 20
@@ -210,13 +209,9 @@ class ExtendForm(Form):
         return warsaw_to_utc(self.closes_at.data)
 
 
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class _VoiceForm(Form):
-    """A voice entered by a coordinator; the subclasses below ask for its content."""
+class VoiceDetails(Form):
+    """A voice entered by a coordinator: how it was given and their note, asked with the ballot's
+    own questions (member_forms.ballot_class)."""
 
     method = RadioField(
         _l("Jak oddano głos"),
@@ -231,75 +226,13 @@ class _VoiceForm(Form):
         validators=[Optional(), max_length(500), plain_text],
     )
 
-    def __init__(self, consultation, **kwargs):
-        super().__init__(**kwargs)
-        if "choice" in self:
-            self.choice.choices = [(option.id, option.display_label) for option in consultation.options]
-
-    def opinions(self):
-        return None
-
-
-class OneChoiceVoiceForm(_VoiceForm):
-    """A decision or one choice among options: exactly one answer."""
-
-    choice = RadioField(_l("Odpowiedź"), coerce=int, validators=[InputRequired(message=_l("Wybierz odpowiedź."))])
-
-    def option_ids(self):
-        return [self.choice.data]
-
-
-class ApprovalVoiceForm(_VoiceForm):
-    """Several choices (approval voting): at least one approved answer."""
-
-    choice = CheckboxesField(_l("Wybrane odpowiedzi"), coerce=int)
-
-    def validate_choice(self, field):
-        # Not DataRequired: its flag would mark every single box `required`.
-        if not field.data:
-            raise ValidationError(_l("Zaznacz co najmniej jedną odpowiedź."))
-
-    def option_ids(self):
-        return sorted(self.choice.data)
-
-
-class OpinionsVoiceForm(_VoiceForm):
-    """Opinions given on paper: `opinion_0` (the whole draft) and `opinion_<n>` per numbered section,
-    added by `voice_form_for`; at least one written."""
-
-    def option_ids(self):
-        return []
-
-    def opinions(self):
-        return {int(name.removeprefix("opinion_")): field.data or "" for name, field in self._fields.items() if name.startswith("opinion_")}
-
-    def validate(self, extra_validators=None):
-        valid = super().validate(extra_validators)
-        if not any(self.opinions().values()):
-            self.opinion_0.errors = [*self.opinion_0.errors, _l("Wpisz co najmniej jedną opinię.")]
-            return False
-        return valid
-
 
 def voice_form_for(consultation, **kwargs):
     """The form of a voice entered by a coordinator, with this consultation's answers; a meeting's
     decision says "at the meeting" unless told otherwise."""
     if consultation.from_meeting:
         kwargs.setdefault("method", VoiceMethod.MEETING.value)
-    if consultation.kind == ConsultationKind.MULTIPLE:
-        return ApprovalVoiceForm(consultation, **kwargs)
-    if not consultation.asks_opinions:
-        return OneChoiceVoiceForm(consultation, **kwargs)
-    titles = [_l("Opinia o całym projekcie")] + [
-        _l("Część %(number)d: %(title)s", number=number, title=title)
-        for number, title in enumerate(consultation.sections or [], start=1)
-    ]
-    # One text box per section: the number of fields is the consultation's, so the class is made here.
-    fields = {
-        f"opinion_{number}": TextAreaField(title, filters=[strip], validators=[Optional(), max_length(20000)])
-        for number, title in enumerate(titles)
-    }
-    return type("SectionsVoiceForm", (OpinionsVoiceForm,), fields)(consultation, **kwargs)
+    return ballot_class(consultation, asked_first=VoiceDetails)(consultation, **kwargs)
 
 
 class RepresentativeForm(Form):

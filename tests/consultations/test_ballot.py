@@ -127,7 +127,7 @@ def test_a_wrong_or_missing_answer_or_a_stale_form_records_nothing(app, client, 
     consultation_id, member_id, path, options = ballot
     token = csrf_token_from(client.get(path))
     missing = client.post(path, data={"csrf_token": token})
-    assert missing.status_code == 422 and "Wybierz jedną odpowiedź." in page_text(missing)
+    assert missing.status_code == 422 and "Wybierz odpowiedź." in page_text(missing)
     wrong = client.post(path, data={"csrf_token": token, "choice": str(max(options) + 100)})
     assert wrong.status_code == 422 and "field--error" in page_text(wrong)
     garbage = client.post(path, data={"csrf_token": token, "choice": "za"})
@@ -151,7 +151,7 @@ def test_htmx_gets_the_ballot_fragment_with_what_happened(app, client, ballot):
     assert re.search(r'role="status"[^>]*>Zapisaliśmy Twój głos \(', fragment)
     assert f"Zapisana odpowiedź: <strong>{OPTIONS[2]}</strong>" in fragment
     errors = client.post(path, data={"csrf_token": token}, headers={"HX-Request": "true"})
-    assert errors.status_code == 200 and "Wybierz jedną odpowiedź." in page_text(errors)  # htmx swaps only 2xx
+    assert errors.status_code == 200 and "Wybierz odpowiedź." in page_text(errors)  # htmx swaps only 2xx
     with app.app_context():
         assert counts(consultation_id) == [0, 0, 1]
 
@@ -271,7 +271,7 @@ def test_opinions_per_section_are_saved_and_an_emptied_box_deletes_one(app, clie
         member = member_of(consultation, allies.jan)
         path = ballot_path(member)
     page = page_text(client.get(path))
-    assert ">Uwagi do całego projektu</label>" in page and ">Część 2: Budżet</label>" in page
+    assert ">Opinia o całym projekcie</label>" in page and ">Część 2: Budżet</label>" in page
     saved = vote(client, path, opinion_0="Dobry projekt.", opinion_2="Za mało na działania.")
     assert flash_after(client, saved).startswith("Zapisaliśmy Twoją opinię (")
     assert vote(client, path, opinion_0="", opinion_1="", opinion_2="").status_code == 422
