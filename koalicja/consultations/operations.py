@@ -294,10 +294,10 @@ def _start(consultation, now, invite=True):
     consultation.roll_size = len(members)
     db.session.flush()  # the links carry the members' ids
     if invite:
-        for member in members:
-            if reachable(member):
-                notify_invitation(member)
-                member.invited_at = now
+        invited = [member for member in members if reachable(member)]
+        notify_invitation(invited)
+        for member in invited:
+            member.invited_at = now
 
 
 # ---- drafts ---------------------------------------------------------------------------------
@@ -339,6 +339,12 @@ def _apply(consultation, data):
     secret = bool(data.get("secret"))
     if kind == ConsultationKind.OPINIONS and secret:
         refuse(InvalidSettings(_l("Konsultacja z opiniami nie może być tajna: opinie są podpisane.")))
+    live_results = bool(data.get("live_results"))
+    if secret and live_results:
+        # Counts moving as the receipts go out would tell, voice by voice, who chose what.
+        refuse(InvalidSettings(_l(
+            "Głosowanie tajne nie może mieć wyników na bieżąco: z ich zmian dałoby się odczytać, jak głosowały kolejne osoby."
+        )))
     if rule == DecidingRule.NO_OBJECTION and kind in (ConsultationKind.SINGLE, ConsultationKind.MULTIPLE):
         refuse(InvalidSettings(_l("Zasada „brak sprzeciwu” dotyczy tylko decyzji za/przeciw.")))
     labels = [label.strip() for label in data.get("options") or [] if label and label.strip()]
@@ -360,7 +366,7 @@ def _apply(consultation, data):
     consultation.reminder_days = _optional_int(
         data.get("reminder_days"), 0, 365, _l("Przypomnienie: podaj liczbę dni przed zamknięciem (0–365).")
     )
-    consultation.live_results = bool(data.get("live_results"))
+    consultation.live_results = live_results
     consultation.results_public = bool(data.get("results_public", True))
     if kind == ConsultationKind.DECISION:
         options = [ConsultationOption(position=n, code=code) for n, code in enumerate(DecisionOption, start=1)]
@@ -653,7 +659,7 @@ def choose_representative(member, signature, coordinator, now=None):
     member.signature = chosen
     member.link_nonce = secrets.token_hex(16)
     if not consultation.from_meeting:
-        notify_invitation(member, reason="representative")
+        notify_invitation([member], reason="representative")
         member.invited_at = now
     _audit(
         consultation,
@@ -715,8 +721,8 @@ def send_reminders(consultation, coordinator=None, now=None):
         not_since = consultation.closes_at - timedelta(days=consultation.reminder_days or 0)
         consultation.reminder_sent_at = now
     members = _members_to_remind(consultation, not_since)
+    notify_reminder(members)
     for member in members:
-        notify_reminder(member)
         member.reminded_at = now
     if coordinator is not None:
         _audit(consultation, _l("wysłano przypomnienie"), coordinator, {"recipients": len(members)})
@@ -744,9 +750,7 @@ def extend_closing(consultation, closes_at, coordinator, now=None):
             .options(selectinload(ConsultationMember.signature))
             .order_by(ConsultationMember.id)
         )
-        for member in members:
-            if reachable(member):
-                notify_extended(member, previous)
+        notify_extended([member for member in members if reachable(member)], previous)
     _audit(
         consultation,
         _l("przedłużono termin zamknięcia"),
@@ -816,8 +820,7 @@ def resend_links(coalition, email, now=None):
         )
         .order_by(ConsultationMember.id)
     ).all()
-    for member in members:
-        notify_invitation(member, reason="resend")
+    notify_invitation(members, reason="resend")
     db.session.commit()
 
 

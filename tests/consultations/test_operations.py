@@ -131,6 +131,7 @@ def test_a_draft_that_cannot_work_is_refused_with_a_reason(ctx, coalition, coord
         {"kind": "ranking"},
         {"rule": "unanimity"},
         {"kind": "opinions", "secret": True},  # opinions are signed
+        {"secret": True, "live_results": True},  # moving counts would tell who chose what
         {"kind": "single", "rule": "no_objection"},  # consensus is for decisions
         {"kind": "multiple", "options": ["Jedna", "  "]},
         {"quorum_percent": "0"},

@@ -85,6 +85,8 @@ def test_the_roll_is_the_approved_allies_at_the_opening_one_voice_per_organisati
     assert "/sasiedztwa/konsultacje/glos/" in invitation.body_text and "/wycofaj/" in invitation.body_text
     organisation = next(m for m in mail("consultation_invitation_to_member") if m.recipient == "anna@zablocie.example.org")
     assert "w imieniu organizacji Stowarzyszenie Sąsiedzi z Zabłocia" in organisation.body_text
+    assert "w imieniu organizacji Stowarzyszenie Sąsiedzi z Zabłocia" in organisation.body_html
+    assert voice_token_of(member_of(consultation, allies.anna)) in organisation.body_html  # each member's own link
 
     # An ally approved after the opening is not on this roll; the next consultation's roll has them
     # (and a mailbox that signed another of the coalition's declarations too is still one voice).
