@@ -6,6 +6,7 @@ Views load, check (a consultation of a coalition the coordinator does not serve 
 koalicja/consultations/operations.py and render; a change that no longer applies (opened,
 closed meanwhile …) comes back as the operation's message, flashed, with nothing changed.
 """
+from datetime import timedelta
 from typing import NamedTuple
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
@@ -28,6 +29,7 @@ from .forms import ConsultationForm, DraftAnswers, ExtendForm, RepresentativeFor
 from .models import METHOD_LABELS, Consultation, ConsultationKind, ConsultationMember, ConsultationStatus, VoiceMethod
 from .notifications import reachable
 from .operations import (
+    HAND_REMINDER_GAP,
     NotADraft,
     NotLater,
     choose_representative,
@@ -219,6 +221,8 @@ def _detail_page(consultation, extend_form=None, resolution_form=None):
         took_part=took_part,
         waiting=len(waiting),
         reminder_recipients=sum(1 for member in waiting if reachable(member)),
+        last_reminded=max((member.reminded_at for member in members if member.reminded_at), default=None),
+        reminder_gap_hours=HAND_REMINDER_GAP // timedelta(hours=1),
         preview=_roll_preview(consultation.coalition) if consultation.is_draft else None,
         now=now,
         accepts_voices=consultation.accepts_voices(now),

@@ -290,6 +290,7 @@ def test_the_reminder_button_writes_only_to_those_who_have_not_taken_part(app, c
     with app.app_context():
         assert outbox("consultation_reminder_to_member") == ["anna@zablocie.example.org", "ewa@example.org", "jan@example.org"]
         assert log_of(consultation_id)[-1].endswith("wysłano przypomnienie")
+    assert "Ostatnie przypomnienie:" in client.get(f"{PANEL}/{consultation_id}").get_data(as_text=True)
 
 
 def test_the_resolution_is_taken_only_after_the_close_then_shown_with_results_and_protocol(app, client, auth, allies, coordinator):
