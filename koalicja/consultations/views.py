@@ -202,7 +202,8 @@ def _ballot_page(coalition, member, token, form=None, notice=None):
         "form": form or ballot_form(consultation, choice, opinions),
         "token": token,
         "notice": notice,
-        "accepting": consultation.accepts_voices(now),
+        # A meeting's decision takes the voices its coordinator enters, not the members' own.
+        "accepting": consultation.accepts_voices(now) and not consultation.from_meeting,
         "chosen": [option.display_label for option in consultation.options if option.id in choice],
         "opinions": opinions,
         "titles": section_titles(consultation),

@@ -11,17 +11,23 @@ from sqlalchemy import func, select, update
 from koalicja.consultations.models import Consultation, ConsultationMember, ConsultationOpinion, ConsultationOption
 from koalicja.consultations.operations import (
     AlreadyClosed,
+    EntryNotOnList,
     LinkReplaced,
+    MeetingVoicesOnly,
     choose_representative,
     close_consultation,
     create_consultation,
+    open_meeting_decision,
     record_voice_by_coordinator,
 )
+from koalicja.events.models import Event
 from koalicja.extensions import db
 from koalicja.mail.models import OutboxMessage
+from koalicja.signatures.operations import withdraw_signature
 from koalicja.timeutil import utcnow
 
 from ..conftest import SLUG, csrf_token_from
+from ..events.conftest import make_event
 from .conftest import OPTIONS, account, ballot_path, consultation_data, member_of, open_now, option_id
 
 RECEIPT = "consultation_receipt_to_member"
@@ -191,6 +197,32 @@ def test_a_link_given_to_another_representative_no_longer_works(app, client, all
     assert vote(client, new_path, choice=first).status_code == 303
     with app.app_context():
         assert counts(consultation.id) == [1, 0, 0]
+
+
+def test_the_link_of_a_withdrawn_entry_no_longer_opens_the_ballot(app, client, ballot, allies):
+    consultation_id, member_id, path, options = ballot
+    token = csrf_token_from(client.get(path))
+    with app.app_context():
+        withdraw_signature(allies.zofia)
+    for response in (client.get(path), client.post(path, data={"csrf_token": token, "choice": options[0]})):
+        assert response.status_code == 410 and str(EntryNotOnList.message) in page_text(response)
+    with app.app_context():
+        assert voice(member_id) == (None, None, None) and counts(consultation_id) == [0, 0, 0]
+
+
+def test_a_meetings_decision_takes_no_voice_by_link(app, client, allies, coordinator):
+    event_id = make_event(app, slug="posiedzenie", is_members_meeting=True, capacity=None)
+    with app.app_context():
+        decision = open_meeting_decision(
+            db.session.get(Event, event_id), consultation_data(kind="decision"), account(coordinator)
+        )
+        path, first = ballot_path(member_of(decision, allies.zofia)), option_id(decision, 1)
+    page = page_text(client.get(path))
+    assert 'name="choice"' not in page and str(MeetingVoicesOnly.message) in page
+    refused = client.post(path, data={"csrf_token": csrf_token_from(client.get(path)), "choice": first})
+    assert flash_after(client, refused) == str(MeetingVoicesOnly.message)
+    with app.app_context():
+        assert counts(decision.id) == [0, 0, 0]
 
 
 @pytest.mark.one_engine
