@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
@@ -152,7 +153,9 @@ def _roll_rows(consultation, posted=None):
     """(present, absent): the roll as rows of (member, name, form), each part by name.
     `posted`: (member id, the form bound to their POST), shown with its errors in their row."""
     members = db.session.scalars(
-        select(ConsultationMember).where(ConsultationMember.consultation_id == consultation.id)
+        select(ConsultationMember)
+        .where(ConsultationMember.consultation_id == consultation.id)
+        .options(selectinload(ConsultationMember.signature))  # every row shows its entry's name
     ).all()
     posted_id, posted_form = posted or (None, None)
     rows = sorted(
