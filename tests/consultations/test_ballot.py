@@ -3,7 +3,7 @@ records, changes and says so, nothing after the close, a replaced link stops wor
 results show only when and where they may (public, members only, live)."""
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -338,3 +338,14 @@ def test_the_list_and_the_home_page_lead_to_the_consultations_but_not_to_drafts(
     assert client.get(f"/{SLUG}/konsultacje/{draft_id}").status_code == 404
     page = page_text(client.get(f"/{SLUG}/konsultacje/{running_id}"))
     assert "Jak zagłosować?" in page and f'href="/{SLUG}/konsultacje/nie-mam-linku"' in page
+
+
+@pytest.mark.one_engine
+def test_the_ballot_tells_the_closing_time_in_warsaw_and_what_an_open_ballot_means(app, client, allies, coordinator):
+    with app.app_context():
+        consultation = open_now(coordinator, closes_at=datetime(2030, 1, 15, 17, 0))  # 18:00 in Warsaw (CET)
+        path = ballot_path(member_of(consultation, allies.zofia))
+    page = page_text(client.get(path))
+    assert "trwa do 15 stycznia 2030, 18:00" in page and "(czas polski)" in page
+    assert "Głosowanie jawne: przy wynikach pokażemy, kto jak głosował" in page
+    assert "Kto zarządza partnerstwem w przyszłym roku?" in page and "Wybieramy partnera zarządzającego na rok." in page
