@@ -575,6 +575,15 @@ def _record(consultation, member, option_ids, opinions, now):
     return _record_choice(consultation, member, option_ids)
 
 
+def _refuse_unless_on_list(member):
+    """A withdrawn (or deleted, or no longer approved) entry gives no new voice; the one it gave
+    stays counted. An organisation's voice goes on through another representative
+    (choose_representative)."""
+    signature = member.signature
+    if signature is None or signature.status != SignatureStatus.APPROVED:
+        refuse(EntryNotOnList())
+
+
 def record_voice(member, option_ids, opinions=None, now=None):
     """The member's own voice through their link (`opinions` {section: text} for an opinions
     consultation, ignored otherwise). The same voice again writes and sends nothing; a changed
@@ -583,9 +592,7 @@ def record_voice(member, option_ids, opinions=None, now=None):
     consultation, member = _locked_member(member, now)
     if consultation.from_meeting:
         refuse(MeetingVoicesOnly())
-    signature = member.signature
-    if signature is None or signature.status != SignatureStatus.APPROVED:
-        refuse(EntryNotOnList())
+    _refuse_unless_on_list(member)
     if not _record(consultation, member, option_ids, opinions, now):
         at = member.took_part_at
         db.session.rollback()
@@ -601,13 +608,6 @@ def record_voice(member, option_ids, opinions=None, now=None):
     return VoiceRecorded(changed=True, at=now)
 
 
-def _member_name(member):
-    """How the audit log names a voice: an organisation by name, a person only by number."""
-    if member.signature is not None:
-        return member.signature.audit_name
-    return _l("wycofany wpis nr %(number)s", number=member.id)
-
-
 def record_voice_by_coordinator(member, option_ids, method, note, coordinator, opinions=None, now=None):
     """A voice given on paper or at a meeting (`method`), entered by a coordinator with a note
     (where, on what). Audited: that it was entered and how, never what, whatever the ballot.
@@ -617,6 +617,7 @@ def record_voice_by_coordinator(member, option_ids, method, note, coordinator, o
     if method == VoiceMethod.LINK:
         raise ValueError("a coordinator enters paper or meeting voices only")
     consultation, member = _locked_member(member, now)
+    _refuse_unless_on_list(member)
     if member.method == VoiceMethod.LINK:
         refuse(VotedByLink())
     note = (note or "").strip()[:500]
@@ -631,7 +632,7 @@ def record_voice_by_coordinator(member, option_ids, method, note, coordinator, o
     member.recorded_by_id = coordinator.id
     _audit(
         consultation,
-        _l("wpisano głos (%(method)s): %(member)s", method=member.method_label, member=_member_name(member)),
+        _l("wpisano głos (%(method)s): %(member)s", method=member.method_label, member=member.signature.audit_name),
         coordinator,
         {"member": member.id, "method": method.value},
     )

@@ -19,10 +19,13 @@ So a roll taken now has ROLL_SIZE = 5 voices, 4 of them with a link. In an app c
     consultation = open_now(coordinator, kind="decision", secret=True, now=...)
     member = member_of(consultation, allies.zofia)           # the roll's row holding that entry
     record_voice(member, [option_id(consultation, 1)], now=...)
+    ballot_path(member), voice_token_of(member)              # the personal link (path, token)
+    member_in(message.body_text)                             # the member whose link an e-mail carries
 
 Times: `open_now` opens at `now` (default: the real clock, so HTTP tests can vote at once) and
 closes CLOSES_AFTER later; pass `now=` on to the operations to move the clock.
 """
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,7 +35,7 @@ from sqlalchemy import select
 from koalicja.coalitions.models import Coalition
 from koalicja.consultations.models import ConsultationMember
 from koalicja.consultations.notifications import voice_token
-from koalicja.consultations.operations import create_consultation, open_consultation
+from koalicja.consultations.operations import create_consultation, member_from_token, open_consultation
 from koalicja.coordinators.models import Coordinator
 from koalicja.extensions import db
 from koalicja.signatures.models import Signature
@@ -153,6 +156,14 @@ def option_id(consultation, position):
 def voice_token_of(member):
     """The token of the member's personal link (read afresh: a new representative gets a new one)."""
     return voice_token(db.session.get(ConsultationMember, member.id))
+
+
+def member_in(body):
+    """The roll's row whose personal link a message body carries (tokens carry the second they
+    were made, so compare members, not token strings)."""
+    match = re.search(rf"/{SLUG}/konsultacje/glos/([\w.-]+)", body)
+    assert match, body
+    return member_from_token(match.group(1))
 
 
 def ballot_path(member):

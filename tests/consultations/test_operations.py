@@ -298,6 +298,7 @@ def test_a_withdrawn_entry_cannot_vote_and_its_link_stops_working(ctx, allies, c
     with pytest.raises(EntryNotOnList):
         member_from_token(token)
     refused(EntryNotOnList, record_voice, member, [option_id(consultation, 1)])
+    refused(EntryNotOnList, record_voice_by_coordinator, member, [option_id(consultation, 1)], "paper", "", account(coordinator))
     assert votes(consultation) == [0, 0, 0]
 
 
