@@ -7,7 +7,7 @@ Atom feeds read back with feedparser, and the settings that list the allowed sit
 """
 import re
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import feedparser
 import pytest
@@ -157,16 +157,22 @@ def test_upcoming_events_as_json(app, client, coalition):
         start = utcnow().replace(microsecond=0) + timedelta(days=3)
         published, draft = EventStatus.PUBLISHED, EventStatus.DRAFT
         for slug, status, days in (("gala", published, 0), ("szkic", draft, 1), ("byla", published, -10)):
-            db.session.add(Event(coalition_id=coalition_id, slug=slug, title=slug.title(), starts_at=start + timedelta(days=days),
-                                 ends_at=start + timedelta(days=days, hours=2), venue="Dom Sąsiedzki", capacity=20,
-                                 status=status))
+            db.session.add(Event(coalition_id=coalition_id, slug=slug, title=slug.title(), summary=f"O {slug}.",
+                                 starts_at=start + timedelta(days=days), ends_at=start + timedelta(days=days, hours=2),
+                                 venue="Dom Sąsiedzki", address="ul. Długa 1, Kraków", capacity=20, status=status))
         db.session.commit()
     document = client.get("/sasiedztwa/wydarzenia.json").get_json()
+    assert document["coalition"] == "sasiedztwa"
     assert [e["title"] for e in document["events"]] == ["Gala"]
     gala = document["events"][0]
     assert gala["places_left"] == 20 and gala["registration"] == "open" and gala["cancelled"] is False
     assert gala["url"] == "http://localhost/sasiedztwa/wydarzenia/gala"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00", gala["starts_at"])
+    assert gala["calendar"] == "http://localhost/sasiedztwa/wydarzenia/gala/kalendarz.ics"
+    assert gala["summary"] == "O gala." and gala["venue"] == "Dom Sąsiedzki" and gala["address"] == "ul. Długa 1, Kraków"
+    for moment in ("starts_at", "ends_at"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00", gala[moment])
+    starts_at, ends_at = (datetime.fromisoformat(gala[moment]) for moment in ("starts_at", "ends_at"))
+    assert ends_at - starts_at == timedelta(hours=2)
 
 
 def test_feeds_of_public_announcements_and_events_read_back(app, client, coalition, coordinator):
