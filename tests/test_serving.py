@@ -35,6 +35,8 @@ PUBLIC_PAGES = [
     "/sasiedztwa/sojusznicy?q=zofia&kolejnosc=alfabetycznie",
     "/sasiedztwa/wydarzenia",
     "/sasiedztwa/wydarzenia/archiwum",
+    "/sasiedztwa/posiedzenia",
+    "/sasiedztwa/konsultacje",
     "/sasiedztwa/wydarzenia/gala",
     "/sasiedztwa/deklaracja/wersje",
     "/sasiedztwa/deklaracja/wersja-1",
