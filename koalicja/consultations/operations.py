@@ -153,6 +153,10 @@ class NotAMeeting(ConsultationNoLongerApplies):
     message = _l("To wydarzenie nie jest posiedzeniem członków i członkiń koalicji.")
 
 
+class MeetingNotStarted(ConsultationNoLongerApplies):
+    message = _l("Decyzję z posiedzenia można zapisać dopiero, gdy posiedzenie się zacznie.")
+
+
 class SealUnreadable(ConsultationNoLongerApplies):
     """The sealed copy does not open (SECRET_KEY changed while the ballot ran): moving the
     counts now could count the voice twice, so the change is refused."""
@@ -445,6 +449,8 @@ def open_meeting_decision(event, data, coordinator, now=None):
     now = now or utcnow()
     if not event.is_members_meeting:
         refuse(NotAMeeting())
+    if event.is_cancelled or now < event.starts_at:
+        refuse(MeetingNotStarted())
     if data.get("kind") == ConsultationKind.OPINIONS:
         refuse(InvalidSettings(_l("Na posiedzeniu zapisuje się decyzję lub wybór, nie opinie.")))
     consultation = Consultation(coalition_id=event.coalition_id, created_by_id=coordinator.id, meeting_event_id=event.id)

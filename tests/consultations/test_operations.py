@@ -22,6 +22,7 @@ from koalicja.consultations.operations import (
     EntryNotOnList,
     InvalidSettings,
     InvalidVoice,
+    MeetingNotStarted,
     MeetingVoicesOnly,
     NoEarlyClose,
     NotADraft,
@@ -391,6 +392,8 @@ def test_a_decision_from_a_meeting_opens_at_once_without_mail_and_its_coordinato
 
     refused(InvalidSettings, open_meeting_decision, event, consultation_data(kind="opinions"), account(coordinator))
     refused(NotAMeeting, open_meeting_decision, meeting(False), consultation_data(), account(coordinator))
+    refused(MeetingNotStarted, open_meeting_decision, event, consultation_data(), account(coordinator),
+            now=event.starts_at - timedelta(minutes=1))
     assert db.session.scalar(select(func.count()).select_from(Consultation)) == 1
 
 
