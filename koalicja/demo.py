@@ -462,7 +462,7 @@ dokumentację Partnerstwa i reprezentuje je wobec gminy.
 § 3. Uchwała wchodzi w życie z dniem podjęcia.
 """
 
-PAPER_VOICE_NOTE = "Karta do głosowania podpisana przez Józefa Pawlaka, złożona w biurze GOPS; oryginał w dokumentacji partnerstwa."
+PAPER_VOICE_NOTE = "Karta do głosowania nr 4, podpisana przez osobę upoważnioną i złożona w biurze GOPS; oryginał w dokumentacji partnerstwa."
 
 
 def _seed_managing_partner_choice(coalition, partners, admin):

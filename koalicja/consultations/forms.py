@@ -221,7 +221,10 @@ class VoiceDetails(Form):
     )
     note = StringField(
         _l("Uwaga (nieobowiązkowo)"),
-        description=_l("Np. „karta nr 12, oddana 3 marca” albo „posiedzenie w Centrum Obywatelskim”."),
+        description=_l(
+            "Np. „karta nr 12, oddana 3 marca” albo „posiedzenie w Centrum Obywatelskim”. Uwaga pojawi się w wynikach "
+            "i w protokole: nie wpisuj w niej nazwisk ani innych danych osobowych."
+        ),
         filters=[strip],
         validators=[Optional(), max_length(500), plain_text],
     )
