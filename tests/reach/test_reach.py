@@ -19,11 +19,14 @@ from koalicja.coordinators.models import Coordinator
 from koalicja.events.models import Event, EventStatus
 from koalicja.extensions import db
 from koalicja.security import OriginRefused, frame_origins
+from koalicja.reach.operations import API_ALLIES_PER_PAGE
+from koalicja.signatures.models import SignatureStatus
 from koalicja.signatures.operations import withdraw_signature
 from koalicja.timeutil import utcnow
 
 from ..conftest import SLUG, VALID_ORGANISATION, Auth, csrf_token_from
 from ..declarations.test_allies import add_ally
+from ..test_queries import add_signatures
 from ..panel.test_roles import ADMIN_EMAIL, PASSWORD, admin  # noqa: F401  (the fixture)
 
 ALLOWED = "https://sasiedztwa.example.org"
@@ -131,6 +134,23 @@ def test_the_read_api_shows_only_the_published_list_and_a_withdrawal_is_gone_at_
     embed = client.get("/sasiedztwa/osadz/sojusznicy").get_data(as_text=True)
     assert "Łucja Żak" not in embed and "Adam Nowak" in embed and "Anna Wiśniewska" not in embed
     assert "3 sojuszników i sojuszniczek" in client.get("/sasiedztwa/osadz/licznik.svg").get_data(as_text=True)
+
+
+def test_the_read_api_pages_through_the_list_and_gives_a_district_only_from_krakow(app, client, coalition, coordinator):
+    with app.app_context():
+        add_ally(coordinator, full_name="Jan Spoza", email="j@example.org", city="Wieliczka", district="")
+        add_signatures(API_ALLIES_PER_PAGE, SignatureStatus.APPROVED)  # older entries: the next page
+        add_ally(coordinator, full_name="Ola Z Podgórza", email="o@example.org")
+    first = client.get("/sasiedztwa/sojusznicy.json").get_json()
+    assert first["coalition"] == "sasiedztwa" and first["per_page"] == API_ALLIES_PER_PAGE
+    assert first["listed"] == API_ALLIES_PER_PAGE + 2 and first["unnamed"] == 0
+    assert (first["page"], first["pages"]) == (1, 2)
+    assert first["previous"] is None and first["next"] == "http://localhost/sasiedztwa/sojusznicy.json?strona=2"
+    by_name = {ally["name"]: ally for ally in first["allies"]}
+    assert by_name["Ola Z Podgórza"]["district"] == "XIII Podgórze" and by_name["Jan Spoza"]["district"] is None
+    second = client.get(first["next"]).get_json()
+    assert second["page"] == 2 and len(second["allies"]) == 2
+    assert second["previous"] == "http://localhost/sasiedztwa/sojusznicy.json?strona=1" and second["next"] is None
 
 
 def test_the_read_api_is_cached_publicly_with_etags_and_open_to_every_origin(client, allies):
