@@ -256,16 +256,37 @@ def _approved_entries(coalition_id):
     return sorted(signatures, key=_approval_order)
 
 
-def _take_roll(consultation):
-    """One row per voice among the approved allies now; an organisation's link goes to its first
-    approved representative with an address (to the first approved at all when none has one)."""
+def _voices(coalition_id):
+    """{member key: the approved entries that make that one voice, first approved first}, now."""
     voices = {}
-    for signature in _approved_entries(consultation.coalition_id):
+    for signature in _approved_entries(coalition_id):
         voices.setdefault(member_key(signature), []).append(signature)
+    return voices
+
+
+def _link_holder(entries):
+    """Who receives a voice's link: the first approved entry with an address (the first approved
+    at all when none has one)."""
+    return next((signature for signature in entries if signature.email), entries[0])
+
+
+@dataclass
+class RollPreview:
+    size: int  # voices on the roll if it were taken now
+    mailed: int  # of them, how many would get their personal link (an entry with an address)
+
+
+def roll_preview(coalition):
+    """What opening the consultation now would take as its roll, for the coordinator's confirmation."""
+    voices = _voices(coalition.id)
+    return RollPreview(len(voices), sum(1 for entries in voices.values() if _link_holder(entries).email))
+
+
+def _take_roll(consultation):
+    """One row per voice among the approved allies now, its link for `_link_holder`."""
     members = []
-    for key, entries in voices.items():
-        with_address = [s for s in entries if s.email]
-        holder = (with_address or entries)[0]
+    for key, entries in _voices(consultation.coalition_id).items():
+        holder = _link_holder(entries)
         members.append(
             ConsultationMember(
                 consultation=consultation,

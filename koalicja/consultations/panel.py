@@ -7,7 +7,6 @@ koalicja/consultations/operations.py and render; a change that no longer applies
 closed meanwhile …) comes back as the operation's message, flashed, with nothing changed.
 """
 from datetime import timedelta
-from typing import NamedTuple
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,13 +15,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..coalitions.models import Declaration
 from ..coordinators.access import coalition_ids_condition, coalitions_served, require_coalition
 from ..coordinators.audit import AUDIT_ACTION_LABELS, AuditEntry
 from ..extensions import db
 from ..htmx import see_other
 from ..locking import NoLongerApplies
-from ..signatures.models import Signature, SignatureStatus
+from ..signatures.models import SignatureStatus
 from ..text import search_key
 from ..timeutil import utcnow
 from .forms import ConsultationForm, DraftAnswers, ExtendForm, RepresentativeForm, ResolutionForm, voice_form_for
@@ -39,10 +37,10 @@ from .operations import (
     current_opinions,
     delete_draft,
     extend_closing,
-    member_key,
     open_consultation,
     organisation_entries,
     record_voice_by_coordinator,
+    roll_preview,
     send_reminders,
     set_resolution,
     update_draft,
@@ -180,27 +178,6 @@ def _audit_entries(consultation):
     ).all()
 
 
-class RollPreview(NamedTuple):
-    size: int  # voices on the roll if it were taken now
-    mailed: int  # of them, how many would get the personal link (an entry with an address)
-
-
-def _roll_preview(coalition):
-    """What opening now would do, for the confirmation sentence: the voices of the approved
-    entries (one per `member_key`, as the roll counts them) and how many have an address."""
-    entries = db.session.execute(
-        select(Signature).where(
-            Signature.declaration_id.in_(select(Declaration.id).where(Declaration.coalition_id == coalition.id)),
-            Signature.status == SignatureStatus.APPROVED,
-        )
-    ).scalars()
-    has_address = {}  # member key -> whether any of its entries has an address (the link goes there)
-    for entry in entries:
-        key = member_key(entry)
-        has_address[key] = has_address.get(key, False) or bool(entry.email)
-    return RollPreview(len(has_address), sum(has_address.values()))
-
-
 @bp.get("/<int:consultation_id>")
 def detail(consultation_id):
     return _detail_page(_consultation_or_404(consultation_id))
@@ -223,7 +200,7 @@ def _detail_page(consultation, extend_form=None, resolution_form=None):
         reminder_recipients=sum(1 for member in waiting if reachable(member)),
         last_reminded=max((member.reminded_at for member in members if member.reminded_at), default=None),
         reminder_gap_hours=HAND_REMINDER_GAP // timedelta(hours=1),
-        preview=_roll_preview(consultation.coalition) if consultation.is_draft else None,
+        preview=roll_preview(consultation.coalition) if consultation.is_draft else None,
         now=now,
         accepts_voices=consultation.accepts_voices(now),
         results=results_of(consultation) if shows_results else None,

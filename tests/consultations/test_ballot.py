@@ -211,7 +211,9 @@ def test_the_link_of_a_withdrawn_entry_no_longer_opens_the_ballot(app, client, b
 
 
 def test_a_meetings_decision_takes_no_voice_by_link(app, client, allies, coordinator):
-    event_id = make_event(app, slug="posiedzenie", is_members_meeting=True, capacity=None)
+    began = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    event_id = make_event(app, slug="posiedzenie", is_members_meeting=True, capacity=None, starts_at=began,
+                          ends_at=began + timedelta(hours=2))
     with app.app_context():
         decision = open_meeting_decision(
             db.session.get(Event, event_id), consultation_data(kind="decision"), account(coordinator)

@@ -416,7 +416,9 @@ def test_only_a_meetings_decision_is_closed_by_hand_and_only_with_the_box_ticked
 
     from ..events.conftest import make_event
 
-    event_id = make_event(app, is_members_meeting=True, agenda="1. Wybór partnera")
+    began = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    event_id = make_event(app, is_members_meeting=True, agenda="1. Wybór partnera", starts_at=began,
+                          ends_at=began + timedelta(hours=2))
     with app.app_context():
         regular_id = open_now(coordinator).id
         decision = open_meeting_decision(
