@@ -205,6 +205,7 @@ def test_admin_creates_a_coalition_with_a_readable_address(app, client, admin, c
     with app.app_context():
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "coalition"))
         assert entry.coordinator_name == "Administratorka"
+        assert entry.summary == "Nowy link do ustawienia hasła: Koordynatorka Testowa"
 
 
 @pytest.mark.parametrize(
@@ -286,6 +287,35 @@ def test_role_changes_are_logged_and_browsable(app, client, admin, coalition, co
     assert "Zmiana uprawnień" in log and "Koordynatorka Testowa" in log and "Administratorka" in log
 
 
+def test_deactivating_an_account_signs_it_out_everywhere_and_the_log_keeps_the_roles_before_and_after(
+        app, client, admin, coalition, coordinator):
+    other = app.test_client()
+    Auth(other).login()
+    Auth(client).login(ADMIN_EMAIL, PASSWORD)
+    with app.app_context():
+        coalition_id = db.session.scalar(select(Coalition.id).where(Coalition.slug == "sasiedztwa"))
+    url = f"/panel/admin/koordynatorzy/{coordinator}"
+
+    def save(**fields):
+        form = client.get(url)
+        data = {"csrf_token": csrf_token_from(form), "name": "Koordynatorka Testowa", "coalitions": coalition_id, **fields}
+        assert client.post(url, data=data).status_code == 303
+
+    def role_changes():
+        with app.app_context():
+            return [(entry.summary, entry.subject_type, entry.subject_id, entry.coordinator_name, entry.details)
+                    for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.action == "role_change"))]
+
+    save(active="y")  # the roles as they were: nothing to log, nobody signed out
+    assert role_changes() == [] and other.get("/panel/podpisy").status_code == 200
+    save()  # `Konto aktywne` unticked
+    roles = {"is_admin": False, "coalitions": ["sasiedztwa"]}
+    assert role_changes() == [("Koordynatorka Testowa", "coordinator", coordinator, "Administratorka",
+                               {"before": {**roles, "active": True}, "after": {**roles, "active": False}})]
+    assert other.get("/panel/podpisy").status_code == 302  # signed out on the other device at once
+    assert '"active": false' in client.get("/panel/admin/dziennik?akcja=role_change").get_data(as_text=True)
+
+
 def test_an_administrator_cannot_demote_themselves(app, client, admin, coalition):
     auth = Auth(client)
     auth.login(ADMIN_EMAIL, PASSWORD)
@@ -319,7 +349,14 @@ def test_a_new_password_link_signs_the_account_out_and_works_once(app, client, a
     with app.app_context():
         mail = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
         assert "Link do ustawienia hasła" in mail.subject
+        assert "Administratorka wysyła Ci nowy link do ustawienia hasła" in mail.body_text  # who sent it, by name
         link = re.search(r"http://koalicja\.test(/panel/ustaw-haslo/\S+)", mail.body_text).group(1)
+        entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert (entry.action, entry.subject_type, entry.subject_id) == ("coordinator", "coordinator", coordinator)
+        assert entry.coordinator_name == "Administratorka"
+        assert entry.summary == "Nowy link do ustawienia hasła: Koordynatorka Testowa"
+    log = client.get("/panel/admin/dziennik?akcja=coordinator").get_data(as_text=True)
+    assert "Nowy link do ustawienia hasła: Koordynatorka Testowa" in log
     page = other.get(link)
     other.post(link, data={"csrf_token": csrf_token_from(page), "new_password": "inne-haslo-2026", "repeat_password": "inne-haslo-2026"})
     assert Auth(other).login(password="inne-haslo-2026").status_code == 303
