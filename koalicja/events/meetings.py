@@ -12,13 +12,13 @@ paper signatures: in SCAN_FOLDER under a random name, readable by the app's user
 the backup with them. A new file is written before the change that names it is committed and
 an old one deleted only after the change that drops it (koalicja/backup.py relies on that).
 """
-from flask import abort, current_app, send_file
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..locking import lock, refuse
-from ..signatures.scans import delete_scan, scan_path
+from ..signatures.scans import delete_scan, send_scan
 from ..timeutil import utcnow
 from ..uploads import UploadRefused, megabytes, store_upload, upload_type
 from .models import Event, EventStatus, Registration
@@ -50,21 +50,8 @@ def minutes_scan_problem(upload):
 
 
 def send_minutes_scan(event):
-    """The meeting's stored PDF as a download (never inline: a PDF can carry scripts), or 404."""
-    try:
-        path = scan_path(event.minutes_file)
-    except FileNotFoundError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
-    return send_file(
-        path,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"protokol-{event.slug}.pdf",
-        conditional=False,
-        etag=False,
-    )
+    """The meeting's stored PDF as a download, or 404."""
+    return send_scan(event.minutes_file, "application/pdf", f"protokol-{event.slug}.pdf")
 
 
 def _refuse_unless_held(event, now):

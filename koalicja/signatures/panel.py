@@ -1,5 +1,5 @@
 """Coordinators' side of signatures that arrive on paper: entering them and seeing their scans."""
-from flask import Blueprint, abort, flash, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,7 +20,7 @@ from .operations import (
     enter_paper_signature,
     resend_confirmation_link,
 )
-from .scans import SCAN_TYPES, scan_path
+from .scans import SCAN_TYPES, send_scan
 
 bp = Blueprint("signatures_panel", __name__, url_prefix="/panel")
 
@@ -75,19 +75,12 @@ def scan(signature_id):
     browser, a PDF is downloaded; security.py adds `nosniff` and `Cache-Control: no-store`."""
     signature = db.get_or_404(Signature, signature_id)
     require_coalition(signature.declaration.coalition_id)
-    try:
-        path = scan_path(signature.scan_file)
-    except FileNotFoundError:
+    if not signature.scan_file:  # an online entry, or a withdrawn one whose scan was deleted
         abort(404)
-    if not path.is_file():
-        abort(404)
-    return send_file(
-        path,
-        mimetype=signature.scan_content_type,
-        as_attachment=signature.scan_content_type == "application/pdf",
-        download_name=f"skan-podpisu-{signature.id}.{SCAN_TYPES[signature.scan_content_type]}",
-        conditional=False,
-        etag=False,
+    return send_scan(
+        signature.scan_file,
+        signature.scan_content_type,
+        f"skan-podpisu-{signature.id}.{SCAN_TYPES[signature.scan_content_type]}",
     )
 
 

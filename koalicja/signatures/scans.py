@@ -8,7 +8,7 @@ all (uploads.write_private_file: a full disk leaves no file, and the request ans
 """
 from pathlib import Path
 
-from flask import current_app
+from flask import abort, current_app, send_file
 from flask_babel import lazy_gettext as _l
 
 from ..uploads import UploadRefused, megabytes, store_upload, upload_type
@@ -47,6 +47,25 @@ def scan_path(file_name):
     if not file_name or Path(file_name).name != file_name:
         raise FileNotFoundError(file_name)
     return Path(current_app.config["SCAN_FOLDER"]) / file_name
+
+
+def send_scan(file_name, content_type, download_name):
+    """A stored scan as the answer (404 when it is gone). A PDF is always downloaded, never shown
+    inline (it can carry scripts); images open in the browser."""
+    try:
+        path = scan_path(file_name)
+    except FileNotFoundError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    return send_file(
+        path,
+        mimetype=content_type,
+        as_attachment=content_type == "application/pdf",
+        download_name=download_name,
+        conditional=False,
+        etag=False,
+    )
 
 
 def save_scan(upload, content_type):
