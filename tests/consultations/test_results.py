@@ -2,10 +2,12 @@
 and kind, counts per method, who voted how, opinions by section and the published names.
 
 The data is written here directly (counters on the options, rows on the roll), as the voting
-operations would leave it, so each rule is checked on exact numbers."""
+operations would leave it, so each rule is checked on exact numbers. Results are reads of data a fixture wrote, counted in
+Python: `one_engine` (the voting operations that write them run on both engines)."""
 from datetime import datetime, timedelta
 from secrets import token_hex
 
+import pytest
 from sqlalchemy import select
 
 from koalicja.coalitions.models import Coalition
@@ -28,6 +30,8 @@ from ..conftest import SLUG
 
 NOW = datetime(2026, 6, 1, 12, 0)
 DECISION = (DecisionOption.FOR, DecisionOption.AGAINST, DecisionOption.ABSTAIN)
+
+pytestmark = pytest.mark.one_engine
 
 
 def consultation_with(votes, took_part=None, roll=None, kind=ConsultationKind.DECISION, rule=DecidingRule.MAJORITY,
