@@ -19,10 +19,11 @@ from koalicja.coordinators.models import Coordinator
 from koalicja.events.models import Event, EventStatus
 from koalicja.extensions import db
 from koalicja.security import OriginRefused, frame_origins
-from koalicja.reach.operations import API_ALLIES_PER_PAGE
+from koalicja.announcements.models import Announcement
+from koalicja.reach.operations import API_ALLIES_PER_PAGE, FEED_ENTRIES
 from koalicja.signatures.models import SignatureStatus
 from koalicja.signatures.operations import withdraw_signature
-from koalicja.timeutil import utcnow
+from koalicja.timeutil import utc_to_warsaw, utcnow
 
 from ..conftest import SLUG, VALID_ORGANISATION, Auth, csrf_token_from
 from ..declarations.test_allies import add_ally
@@ -223,6 +224,35 @@ def test_feeds_of_public_announcements_and_events_read_back(app, client, coaliti
     assert not events.bozo and [entry.title for entry in events.entries] == ["Gala Sojuszników"]
     assert events.entries[0].link == "http://localhost/sasiedztwa/wydarzenia/gala"
     assert "Święto." in events.entries[0].content[0].value
+
+
+def test_the_announcements_feed_keeps_to_its_coalition_and_its_newest_entries(app, client, coalition, second_coalition):
+    with app.app_context():
+        ours, theirs = (db.session.scalar(select(Coalition.id).where(Coalition.slug == slug)) for slug in (SLUG, second_coalition))
+        moment = utcnow().replace(microsecond=0) - timedelta(days=1)
+
+        def announcement(coalition_id, subject, at):
+            return Announcement(coalition_id=coalition_id, subject=subject, body="Treść.", public=True, created_at=at)
+
+        # Entered first, dated last: the date orders the feed, not the order of entry.
+        db.session.add(announcement(ours, "Najnowszy", moment + timedelta(hours=1)))
+        db.session.flush()
+        # Sent within one second: the one sent later comes first.
+        db.session.add_all([announcement(ours, f"Komunikat {n}", moment) for n in range(FEED_ENTRIES)])
+        db.session.add(announcement(theirs, "Komunikat innej koalicji", moment + timedelta(hours=2)))
+        db.session.commit()
+    feed = feedparser.parse(client.get("/sasiedztwa/komunikaty.atom").data)
+    expected = ["Najnowszy"] + [f"Komunikat {n}" for n in range(FEED_ENTRIES - 1, 0, -1)]  # the oldest is past the last 50
+    assert [entry.title for entry in feed.entries] == expected
+
+
+def test_the_count_of_a_coalition_without_allies_dates_from_its_creation(app, client, coalition):
+    with app.app_context():
+        created = utc_to_warsaw(db.session.scalar(select(Coalition.created_at).where(Coalition.slug == SLUG)))
+    assert client.get("/sasiedztwa/count.json").get_json() == {
+        "coalition": "sasiedztwa", "persons": 0, "organisations": 0, "total": 0,
+        "updated": created.isoformat(timespec="seconds"),
+    }
 
 
 def test_the_home_page_counter_updates_itself_from_a_fragment(client, allies):
