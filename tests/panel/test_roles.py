@@ -205,7 +205,7 @@ def test_admin_creates_a_coalition_with_a_readable_address(app, client, admin, c
     with app.app_context():
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "coalition"))
         assert entry.coordinator_name == "Administratorka"
-        assert entry.summary == "Nowy link do ustawienia hasła: Koordynatorka Testowa"
+        assert entry.summary == "Nowa koalicja: Porozumienie Partnerskie dla Więcborka"
 
 
 @pytest.mark.parametrize(
