@@ -23,6 +23,14 @@ from sqlalchemy import select
 
 from koalicja.announcements.operations import send_announcement
 from koalicja.coalitions.models import Coalition, VersionKind
+from koalicja.consultations.models import ConsultationMember
+from koalicja.consultations.operations import (
+    create_consultation,
+    extend_closing,
+    open_consultation,
+    record_voice,
+    send_reminders,
+)
 from koalicja.coordinators.models import Coordinator
 from koalicja.declarations.operations import invite_to_endorse, publish_version, start_draft
 from koalicja.events.models import Event
@@ -43,6 +51,7 @@ from koalicja.panel.operations import invite_coordinator
 from koalicja.profiles.operations import send_profile_links
 from koalicja.signatures.models import SignatureStatus
 from koalicja.signatures.operations import decide_signature, send_withdraw_links, sign_declaration
+from koalicja.timeutil import utcnow
 
 from ..conftest import SLUG, VALID_ORGANISATION, VALID_PERSON, current_declaration
 from ..events.conftest import make_event
@@ -101,6 +110,19 @@ def send_every_kind_of_email(app, coordinator_id):
         "Porozmawiamy o planach na jesień i o tym, jak włączyć kolejne organizacje z dzielnicy.",
         coordinator,
     )
+
+    # Members: a consultation's personal link, a receipt, a later close, a reminder.
+    consultation = create_consultation(
+        coalition,
+        {"title": "Kto zarządza partnerstwem w przyszłym roku?", "body": "Wybieramy partnera zarządzającego na rok.",
+         "kind": "decision", "closes_at": utcnow() + timedelta(days=7), "rule": "majority"},
+        coordinator,
+    )
+    open_consultation(consultation, coordinator)
+    voter = db.session.scalar(select(ConsultationMember).where(ConsultationMember.signature_id == signature.id))
+    record_voice(voter, [consultation.options[0].id])
+    extend_closing(consultation, consultation.closes_at + timedelta(days=3), coordinator)
+    send_reminders(consultation, coordinator)  # to the organisation, which has not voted
 
     # A new coordinator's invitation to the panel.
     invite_coordinator("nowa.koordynatorka@example.org", "Maria Kowalczyk", [coalition], False, coordinator)
