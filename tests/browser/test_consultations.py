@@ -70,7 +70,7 @@ def test_a_consultation_from_the_panel_to_the_protocol(app, live_server, make_co
     member.goto(link)  # opening the link records nothing
     expect(member.locator("h1")).to_have_text(TITLE)
     ballot = member.locator("#ballot")
-    expect(ballot.locator(".current-voice")).to_have_text("Nie oddano jeszcze głosu.")
+    expect(ballot.locator("#current-voice")).to_have_text("Nie oddano jeszcze głosu.")
     assert_accessible(member, "consultation ballot")
     mark_document(member)
 
@@ -79,7 +79,7 @@ def test_a_consultation_from_the_panel_to_the_protocol(app, live_server, make_co
     notice = member.locator("#ballot [role=status]")
     expect(notice).to_contain_text("Zapisaliśmy Twój głos (")
     expect(notice).to_contain_text("Potwierdzenie wysłaliśmy e-mailem.")
-    current = member.locator("#ballot .current-voice")
+    current = member.locator("#current-voice")
     expect(current).to_contain_text(f"Zapisana odpowiedź: {FIRST}")
     expect(current).to_contain_text(re.compile(r"Zapisano \d{1,2} \w+ \d{4}, \d{2}:\d{2} przez osobisty link\."))
 
@@ -105,7 +105,7 @@ def test_a_consultation_from_the_panel_to_the_protocol(app, live_server, make_co
     member.goto(link)  # after the close the same link shows the results
     expect(member.locator("#ballot .notice")).to_have_text("Konsultacja jest zamknięta: głosy nie są już przyjmowane.")
     expect(member.locator("#ballot form")).to_have_count(0)
-    expect(member.locator("#ballot .current-voice")).to_contain_text(f"Zapisana odpowiedź: {SECOND}")
+    expect(member.locator("#current-voice")).to_contain_text(f"Zapisana odpowiedź: {SECOND}")
 
     public = make_context().new_page()
     public.goto(f"{live_server}/{SLUG}/konsultacje")
