@@ -227,3 +227,45 @@ def test_the_profile_and_its_logo_go_with_the_withdrawal(app, client, organisati
     assert list((tmp_path / "logos").iterdir()) == []
     assert client.get(logo_url).status_code == 404
     assert client.get(link).status_code == 400  # the link ends with the entry
+
+
+def test_the_logo_is_served_only_while_the_profile_and_its_entry_are_public_in_this_coalition(app, client, organisation, auth):
+    from koalicja.coalitions.models import Coalition, Declaration
+    from koalicja.profiles.models import ProfileStatus
+    from koalicja.signatures.models import Signature, SignatureStatus
+
+    send_profile(client, profile_link(app, client), logo=image_bytes())
+    auth.login()
+    [(profile_id, _status, _file)] = profiles(app)
+    decide(client, auth, profile_id, "zatwierdz")
+    url = f"/sasiedztwa/sojusznicy/profil-{profile_id}/logo"
+    assert client.get(url).status_code == 200
+    with app.app_context():
+        other = Coalition(slug="reintegracja", name="Reintegracja", organiser="Fundacja")
+        db.session.add_all([other, Declaration(coalition=other, title="Porozumienie", body="Tekst.")])
+        db.session.commit()
+    assert client.get(f"/reintegracja/sojusznicy/profil-{profile_id}/logo").status_code == 404
+    assert client.get(f"/sasiedztwa/sojusznicy/profil-{profile_id + 1}/logo").status_code == 404
+
+    def hidden_when(model, **values):
+        with app.app_context():
+            row = db.session.get(OrganisationProfile, profile_id)
+            target = row if model is OrganisationProfile else db.session.get(Signature, row.signature_id)
+            before = {name: getattr(target, name) for name in values}
+            for name, value in values.items():
+                setattr(target, name, value)
+            db.session.commit()
+        status = client.get(url).status_code
+        with app.app_context():
+            row = db.session.get(OrganisationProfile, profile_id)
+            target = row if model is OrganisationProfile else db.session.get(Signature, row.signature_id)
+            for name, value in before.items():
+                setattr(target, name, value)
+            db.session.commit()
+        return status == 404
+
+    assert hidden_when(OrganisationProfile, status=ProfileStatus.PENDING)
+    assert hidden_when(Signature, status=SignatureStatus.REJECTED)
+    assert hidden_when(Signature, listed=False)
+    assert hidden_when(Signature, public_organisation=False)
+    assert client.get(url).status_code == 200
