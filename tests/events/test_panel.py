@@ -122,17 +122,27 @@ def test_message_to_registrants_goes_through_the_outbox(app, client, auth, coali
     event_id = make_event(app, capacity=1)
     add_registration(app, event_id, 1)
     add_registration(app, event_id, 2)  # waiting list
+    add_registration(app, make_event(app, slug="inne", title="Inne wydarzenie"), 3)  # another event's registration
     auth.login()
     token = csrf_token_from(client.get(f"/panel/wydarzenia/{event_id}/wiadomosc"))
-    client.post(
-        f"/panel/wydarzenia/{event_id}/wiadomosc",
-        data={"csrf_token": token, "audience": "z-miejscem", "subject": "Zmiana sali", "body": "Spotykamy się w **sali B**."},
-    )
+
+    def send(audience, subject):
+        client.post(
+            f"/panel/wydarzenia/{event_id}/wiadomosc",
+            data={"csrf_token": token, "audience": audience, "subject": subject, "body": "Spotykamy się w **sali B**."},
+        )
+        with app.app_context():
+            return db.session.scalars(select(OutboxMessage).where(OutboxMessage.subject == subject)).all()
+
+    messages = send("z-miejscem", "Zmiana sali")
+    assert [m.recipient for m in messages] == ["osoba1@example.org"]
+    assert "<strong>sali B</strong>" in messages[0].body_html and messages[0].template == "event_message_to_registrant"
+    assert "Auto-Submitted" not in messages[0].headers  # a person wrote it: an answer is welcome
+    assert sorted(m.recipient for m in send("wszyscy", "Do wszystkich")) == ["osoba1@example.org", "osoba2@example.org"]
     with app.app_context():
-        messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.template == "event_message_to_registrant")).all()
-        assert [m.recipient for m in messages] == ["osoba1@example.org"]
-        assert "<strong>sali B</strong>" in messages[0].body_html
-        assert messages[0].subject == "Zmiana sali"
+        summaries = db.session.scalars(select(AuditEntry.summary).order_by(AuditEntry.id)).all()
+    assert summaries[-2:] == ["Gala Sojuszników Sąsiedztw: wiadomość do zapisanych osób: Zmiana sali",
+                              "Gala Sojuszników Sąsiedztw: wiadomość do zapisanych osób: Do wszystkich"]
 
 
 def test_check_in_by_name_by_code_and_one_tap(app, client, auth, coalition):
