@@ -19,6 +19,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from koalicja import create_app
+from koalicja.extensions import db
+
 from .conftest import free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -60,6 +63,36 @@ def served_app(database_url, log_dir, workers=2, threads=4, env=None, port=None)
             yield base_url
         finally:
             stop_process(server, timeout=30)
+
+
+@contextlib.contextmanager
+def served_race(request, directory, seed):
+    """For a module of race tests: a fresh database on the engine of `request.param` ("sqlite" or
+    "postgresql"), its tables, `seed()` run in an app context (it commits), and the app served by
+    gunicorn (2 workers × 4 threads). Yields (app in this process, database URL, base URL); at
+    the end the server stops and the database goes."""
+    if request.param == "sqlite":
+        url, cluster = f"sqlite:///{Path(directory) / 'races.sqlite'}", None
+    else:
+        cluster = request.getfixturevalue("postgresql")
+        url = cluster.create_database()
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": SECRET_KEY, "SQLALCHEMY_DATABASE_URI": url, "PASSWORD_HASH_PROFILE": "CHEAPEST"}
+    )
+    with app.app_context():
+        db.create_all()
+        seed()
+        db.session.remove()
+    try:
+        with served_app(url, directory, workers=2, threads=4) as base_url:
+            yield app, url, base_url
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        app.extensions["koalicja.serving"].close()
+        if cluster is not None:
+            cluster.drop_database(url)
 
 
 def stop_process(process, timeout=15):

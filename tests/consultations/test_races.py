@@ -15,7 +15,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from koalicja import create_app
 from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.consultations.models import ConsultationMember, ConsultationOption
 from koalicja.consultations.notifications import voice_token
@@ -28,7 +27,7 @@ from koalicja.signatures.models import Signature
 from koalicja.timeutil import utcnow
 
 from ..conftest import DATABASES
-from ..served import SECRET_KEY, Visitor, at_once, served_app
+from ..served import Visitor, at_once, served_race
 
 SLUG = "sasiedztwa"
 RECEIPT = "consultation_receipt_to_member"
@@ -37,44 +36,28 @@ MEMBERS = 4  # one per round: each round votes with a link nobody used before
 _numbers = itertools.count(1)
 
 
+def _coalition_with_members():
+    coalition = Coalition(slug=SLUG, name="Koalicja na rzecz sąsiedztw", contact_email="kontakt@example.org")
+    declaration = Declaration(coalition=coalition, title="Deklaracja", body="Tekst")
+    db.session.add_all([coalition, declaration])
+    for number in range(MEMBERS):
+        email = f"czlonek{number}@example.org"
+        db.session.add(Signature(
+            declaration=declaration, kind="person", full_name=f"Członek {number}", email=email, email_key=email,
+            status="approved", approved_at=utcnow() - timedelta(days=1 + number), withdraw_nonce=f"n{number}",
+        ))
+    db.session.commit()
+    account = create_coordinator("ala@example.org", "Koordynatorka", "bardzo-tajne-haslo-1")
+    account.coalitions.append(coalition)
+    db.session.commit()
+
+
 @pytest.fixture(scope="module", params=DATABASES)
 def race(request, tmp_path_factory):
     """(app in this process, base URL of the served app) with a coalition of MEMBERS approved allies."""
     directory = tmp_path_factory.mktemp(f"consultation-races-{request.param}")
-    if request.param == "sqlite":
-        url, cluster = f"sqlite:///{directory / 'races.sqlite'}", None
-    else:
-        cluster = request.getfixturevalue("postgresql")
-        url = cluster.create_database()
-    app = create_app(
-        {"TESTING": True, "SECRET_KEY": SECRET_KEY, "SQLALCHEMY_DATABASE_URI": url, "PASSWORD_HASH_PROFILE": "CHEAPEST"}
-    )
-    with app.app_context():
-        db.create_all()
-        coalition = Coalition(slug=SLUG, name="Koalicja na rzecz sąsiedztw", contact_email="kontakt@example.org")
-        declaration = Declaration(coalition=coalition, title="Deklaracja", body="Tekst")
-        db.session.add_all([coalition, declaration])
-        for number in range(MEMBERS):
-            email = f"czlonek{number}@example.org"
-            db.session.add(Signature(
-                declaration=declaration, kind="person", full_name=f"Członek {number}", email=email, email_key=email,
-                status="approved", approved_at=utcnow() - timedelta(days=1 + number), withdraw_nonce=f"n{number}",
-            ))
-        db.session.commit()
-        account = create_coordinator("ala@example.org", "Koordynatorka", "bardzo-tajne-haslo-1")
-        account.coalitions.append(coalition)
-        db.session.commit()
-        db.session.remove()
-    try:
-        with served_app(url, directory, workers=2, threads=4) as base_url:
-            yield app, base_url
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        app.extensions["koalicja.serving"].close()
-        if cluster is not None:
-            cluster.drop_database(url)
+    with served_race(request, directory, _coalition_with_members) as (app, _url, base_url):
+        yield app, base_url
 
 
 def open_ballot(app, member_number, **data):

@@ -18,7 +18,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from koalicja import create_app
 from koalicja.coalitions.models import Coalition, Declaration
 from koalicja.coordinators.audit import AuditEntry
 from koalicja.events.models import HOLDING_PLACE, Event, EventStatus, Registration, RegistrationStatus
@@ -30,7 +29,7 @@ from koalicja.timeutil import utcnow
 from koalicja.tokens import make_token
 
 from ..conftest import DATABASES
-from ..served import SECRET_KEY, Visitor, at_once, served_app
+from ..served import Visitor, at_once, served_race
 
 SLUG = "sasiedztwa"
 PASSWORD = "bardzo-tajne-haslo-1"
@@ -44,38 +43,21 @@ _counter = itertools.count(1)
 # ---- the served app, one per engine for the whole module (a server start costs seconds) ----
 
 
+def _coalition_and_two_coordinators():
+    coalition = Coalition(slug=SLUG, name="Koalicja na rzecz sąsiedztw", contact_email="kontakt@example.org")
+    db.session.add_all([coalition, Declaration(coalition=coalition, title="Deklaracja", body="Tekst")])
+    db.session.commit()
+    for number, email in enumerate(COORDINATORS):
+        account = create_coordinator(email, f"Koordynatorka {number + 1}", PASSWORD)
+        account.coalitions.append(coalition)
+    db.session.commit()
+
+
 @pytest.fixture(scope="module", params=DATABASES)
 def race(request, tmp_path_factory):
-    """(app in this process, base URL of the served app) on a fresh database of one engine."""
-    directory = tmp_path_factory.mktemp(f"races-{request.param}")
-    if request.param == "sqlite":
-        url, cluster = f"sqlite:///{directory / 'races.sqlite'}", None
-    else:
-        cluster = request.getfixturevalue("postgresql")
-        url = cluster.create_database()
-    app = create_app(
-        {"TESTING": True, "SECRET_KEY": SECRET_KEY, "SQLALCHEMY_DATABASE_URI": url, "PASSWORD_HASH_PROFILE": "CHEAPEST"}
-    )
-    with app.app_context():
-        db.create_all()
-        coalition = Coalition(slug=SLUG, name="Koalicja na rzecz sąsiedztw", contact_email="kontakt@example.org")
-        db.session.add_all([coalition, Declaration(coalition=coalition, title="Deklaracja", body="Tekst")])
-        db.session.commit()
-        for number, email in enumerate(COORDINATORS):
-            account = create_coordinator(email, f"Koordynatorka {number + 1}", PASSWORD)
-            account.coalitions.append(coalition)
-        db.session.commit()
-        db.session.remove()
-    try:
-        with served_app(url, directory, workers=2, threads=4) as base_url:
-            yield app, url, base_url
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        app.extensions["koalicja.serving"].close()
-        if cluster is not None:
-            cluster.drop_database(url)
+    """(app in this process, database URL, base URL of the served app) on a fresh database of one engine."""
+    with served_race(request, tmp_path_factory.mktemp(f"races-{request.param}"), _coalition_and_two_coordinators) as served:
+        yield served
 
 
 def make_event(app, **overrides):
