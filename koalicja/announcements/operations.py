@@ -5,7 +5,6 @@ announcement and its audit entry. Every message carries a one-click unsubscribe 
 (RFC 8058); unsubscribing is the ally's own act, so it leaves no audit entry: the
 signature keeps when and from which announcement, and its consent record says so too.
 """
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,7 +18,7 @@ from ..extensions import db
 from ..links import external_url
 from ..locking import lock, lock_all, lock_where
 from ..mail.models import OutboxMessage, OutboxStatus
-from ..mail.operations import delivery_settled, outbox_row
+from ..mail.operations import RenderedOnce, delivery_settled, outbox_row
 from ..signatures.models import Signature, SignatureStatus
 from ..signatures.notifications import signature_stamp, withdraw_url
 from ..signatures.operations import WITHDRAW_LINK_MAX_AGE, signature_withdrawn
@@ -102,50 +101,25 @@ def unsubscribe_url(signature, announcement_id):
     return external_url("announcements.unsubscribe", token=token)
 
 
-class _MessagesByLanguage:
-    """The e-mail rendered once per language, with each recipient's own links filled in.
+def _rendered_announcement(coalition, subject, body, body_html):
+    """The announcement's outbox row in a language, with slots for each ally's own links."""
 
-    Rendering two templates per recipient would cost more than everything else together;
-    the slots are random, so nothing a coordinator writes can be mistaken for one.
-    """
+    def render(language, slots):
+        with force_locale(language):  # the chrome in the signer's language; the text as written
+            return outbox_row(
+                "",
+                subject,
+                TEMPLATE,
+                {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+                automatic=False,  # a coordinator wrote it; answers reach the coalition (Reply-To)
+                coalition=coalition,
+                body_text=body,
+                body_html=body_html,
+                unsubscribe_url=slots["unsubscribe"],
+                withdraw_url=slots["withdraw"],
+            )
 
-    def __init__(self, coalition, subject, body):
-        self.coalition, self.subject, self.body = coalition, subject, body
-        self.body_html = render_markdown(body)
-        self.unsubscribe_slot = f"unsubscribe-{secrets.token_hex(12)}"
-        self.withdraw_slot = f"withdraw-{secrets.token_hex(12)}"
-        self.rendered = {}
-
-    def _rendered(self, language):
-        if language not in self.rendered:
-            with force_locale(language):  # the chrome in the signer's language; the text as written
-                self.rendered[language] = outbox_row(
-                    "",
-                    self.subject,
-                    TEMPLATE,
-                    {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-                    automatic=False,  # a coordinator wrote it; answers reach the coalition (Reply-To)
-                    coalition=self.coalition,
-                    body_text=self.body,
-                    body_html=self.body_html,
-                    unsubscribe_url=self.unsubscribe_slot,
-                    withdraw_url=self.withdraw_slot,
-                )
-        return self.rendered[language]
-
-    def row(self, signature, unsubscribe_link, withdraw_link):
-        template = self._rendered(signature.language)
-
-        def fill(text):
-            return text.replace(self.unsubscribe_slot, unsubscribe_link).replace(self.withdraw_slot, withdraw_link)
-
-        return template | {
-            "recipient": signature.email,
-            "recipient_name": signature.full_name,
-            "body_text": fill(template["body_text"]),
-            "body_html": fill(template["body_html"]),
-            "headers": {**template["headers"], "List-Unsubscribe": f"<{unsubscribe_link}>"},
-        }
+    return RenderedOnce(render, "unsubscribe", "withdraw")
 
 
 class AlreadySent(Exception):
@@ -179,10 +153,19 @@ def send_announcement(coalition, subject, body, coordinator, public=False):
 
     lock_where(Signature, *_recipient_conditions(coalition))
     rows = []
-    messages = _MessagesByLanguage(coalition, subject, body)
+    messages = _rendered_announcement(coalition, subject, body, render_markdown(body))
     for signature in _recipients(coalition):
         link = unsubscribe_url(signature, announcement.id)
-        rows.append(messages.row(signature, link, withdraw_url(signature)) | {"announcement_id": announcement.id})
+        rows.append(
+            messages.row(
+                signature.language,
+                {"unsubscribe": link, "withdraw": withdraw_url(signature)},
+                headers={"List-Unsubscribe": f"<{link}>"},
+                recipient=signature.email,
+                recipient_name=signature.full_name,
+                announcement_id=announcement.id,
+            )
+        )
     if rows:
         db.session.execute(insert(OutboxMessage), rows)
     announcement.recipients = len(rows)

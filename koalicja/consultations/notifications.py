@@ -6,8 +6,6 @@ e-mail to a signer they carry the withdrawal link and are marked as about the en
 (`mail_about`), so a withdrawal drops those still waiting. None of them ever says *what* a
 member chose: the outbox keeps the bodies, and a secret ballot must leave no trace of it.
 """
-import secrets
-
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import escape
@@ -16,7 +14,7 @@ from sqlalchemy import insert
 from ..extensions import db
 from ..links import external_url
 from ..mail.models import OutboxMessage
-from ..mail.operations import outbox_row
+from ..mail.operations import RenderedOnce, outbox_row
 from ..signatures.models import SignatureStatus
 from ..signatures.notifications import mail_about, withdraw_url
 from ..tokens import make_token
@@ -42,72 +40,50 @@ def reachable(member):
     return signature is not None and signature.status == SignatureStatus.APPROVED and bool(signature.email)
 
 
-class _Messages:
-    """One e-mail to many members, rendered once per language (and once more for organisations),
-    with each member's links and organisation name filled into random slots afterwards.
-
-    Rendering two templates per member would cost seconds when a consultation opens for a few
-    hundred members; the slots are random, so nothing a coordinator writes can be mistaken for one.
-    """
-
-    def __init__(self, consultation, subject, template, **context):
-        self.consultation, self.subject, self.template, self.context = consultation, subject, template, context
-        self.slots = {name: f"{name}-{secrets.token_hex(12)}" for name in ("ballot", "withdraw", "organisation")}
-        self.rendered = {}
-        self.rows = []
-
-    def _rendered(self, language, for_organisation):
-        key = (language, for_organisation)
-        if key not in self.rendered:
-            with force_locale(language):
-                self.rendered[key] = outbox_row(
-                    "",
-                    self.subject(self.consultation.title),
-                    self.template,
-                    coalition=self.consultation.coalition,
-                    consultation=self.consultation,
-                    ballot_url=self.slots["ballot"],
-                    withdraw_url=self.slots["withdraw"],
-                    organisation_name=self.slots["organisation"] if for_organisation else "",
-                    **self.context,
-                )
-        return self.rendered[key]
-
-    def add(self, member):
-        """Queue the message to this member (who must be `reachable`)."""
-        signature = member.signature
-        rendered = self._rendered(signature.language, member.is_organisation)
-        links = {self.slots["ballot"]: ballot_url(member), self.slots["withdraw"]: withdraw_url(signature)}
-
-        def fill(text, name):
-            for slot, value in (*links.items(), (self.slots["organisation"], name)):
-                text = text.replace(slot, value)
-            return text
-
-        self.rows.append(
-            rendered
-            | {
-                "recipient": signature.email,
-                "recipient_name": signature.full_name,
-                "body_text": fill(rendered["body_text"], signature.organisation_name),
-                "body_html": fill(rendered["body_html"], str(escape(signature.organisation_name))),
-                "headers": dict(rendered["headers"]),
-                "about": mail_about(signature),
-            }
-        )
-
-    def queue(self):
-        if self.rows:
-            db.session.execute(insert(OutboxMessage), self.rows)
-        return len(self.rows)
-
-
 def _send(members, subject, template, **context):
-    """`subject(title)`: the subject line, made in each member's language."""
-    messages = _Messages(members[0].consultation, subject, template, **context) if members else None
+    """Queue one e-mail to each of `members` (all `reachable`, of one consultation), rendered
+    once per language and once more for organisations, whose name goes into the text per member.
+    `subject(title)`: the subject line, made in each member's language."""
+    if not members:
+        return 0
+    consultation = members[0].consultation
+
+    def render(key, slots):
+        language, for_organisation = key
+        with force_locale(language):
+            return outbox_row(
+                "",
+                subject(consultation.title),
+                template,
+                coalition=consultation.coalition,
+                consultation=consultation,
+                ballot_url=slots["ballot"],
+                withdraw_url=slots["withdraw"],
+                organisation_name=slots["organisation"] if for_organisation else "",
+                **context,
+            )
+
+    messages = RenderedOnce(render, "ballot", "withdraw", "organisation")
+    rows = []
     for member in members:
-        messages.add(member)
-    return messages.queue() if messages else 0
+        signature = member.signature
+        values = {
+            "ballot": ballot_url(member),
+            "withdraw": withdraw_url(signature),
+            "organisation": signature.organisation_name,
+        }
+        rows.append(
+            messages.row(
+                (signature.language, member.is_organisation),
+                values,
+                html_values={"organisation": str(escape(signature.organisation_name))},
+                recipient=signature.email,
+                recipient_name=signature.full_name,
+                about=mail_about(signature),
+            )
+        )
+    db.session.execute(insert(OutboxMessage), rows)
+    return len(rows)
 
 
 def notify_invitation(members, reason="opened"):

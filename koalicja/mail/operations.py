@@ -29,6 +29,42 @@ from .backends import BACKENDS
 from .models import OutboxMessage, OutboxStatus
 
 
+class RenderedOnce:
+    """One message to many people: rendered once per key (a language, …) with random slots in
+    place of what differs per recipient (their links, a name), which `row` fills in.
+
+    Rendering the templates for every recipient would cost more than everything else together;
+    the slots are random, so nothing a coordinator writes can be mistaken for one.
+    `render(key, slots)` returns the outbox row (`outbox_row`) with `slots[name]` where each
+    recipient's value goes.
+    """
+
+    def __init__(self, render, *slot_names):
+        self.render = render
+        self.slots = {name: f"{name}-{secrets.token_hex(12)}" for name in slot_names}
+        self.rendered = {}
+
+    def row(self, key, values, html_values=None, headers=None, **columns):
+        """The outbox row of one recipient: `values` {slot name: text} filled in (`html_values`
+        instead in the HTML part, for a value that must be escaped there), `headers` added to the
+        rendered ones, and `columns` (recipient, recipient_name, …) set."""
+        if key not in self.rendered:
+            self.rendered[key] = self.render(key, self.slots)
+        rendered = self.rendered[key]
+
+        def fill(text, filled):
+            for name, value in filled.items():
+                text = text.replace(self.slots[name], value)
+            return text
+
+        return rendered | {
+            "body_text": fill(rendered["body_text"], values),
+            "body_html": fill(rendered["body_html"], values | (html_values or {})),
+            "headers": {**rendered["headers"], **(headers or {})},
+            **columns,
+        }
+
+
 def attachment(filename, content_type, data, cid=None):
     """An attachment for queue_mail; with a cid the HTML part can show it as <img src="cid:…">."""
     item = {"filename": filename, "content_type": content_type, "data": base64.b64encode(data).decode("ascii")}
